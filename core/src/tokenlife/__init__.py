@@ -1,0 +1,67 @@
+"""tokenlife: the whole life of JSON Web Tokens — issue, verify, refresh, rotate, revoke."""
+
+from __future__ import annotations
+
+from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
+from ._codec import DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Codec
+from ._errors import (
+    AlgorithmError,
+    ClaimError,
+    ConfigurationError,
+    ExpiredTokenError,
+    IllegalTransitionError,
+    KeyConfigError,
+    MalformedTokenError,
+    NotYetValidError,
+    PolicyError,
+    ReuseDetectedError,
+    RevokedTokenError,
+    SignatureError,
+    StoreError,
+    TokenError,
+    TokenLifeError,
+    TokenTooLargeError,
+    TokenTypeError,
+    UnknownKeyError,
+    UnknownTokenError,
+    UnsupportedHeaderError,
+)
+from ._keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, Key, KeySet
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "ACCESS_TYP",
+    "DEFAULT_MAX_TOKEN_BYTES",
+    "HMAC_ALGORITHMS",
+    "MAX_LEEWAY",
+    "REFRESH_TYP",
+    "RESERVED_CLAIMS",
+    "SUPPORTED_ALGORITHMS",
+    "AlgorithmError",
+    "ClaimError",
+    "Claims",
+    "Codec",
+    "ConfigurationError",
+    "ExpiredTokenError",
+    "IllegalTransitionError",
+    "Key",
+    "KeyConfigError",
+    "KeySet",
+    "MalformedTokenError",
+    "NotYetValidError",
+    "PolicyError",
+    "ReuseDetectedError",
+    "RevokedTokenError",
+    "SignatureError",
+    "StoreError",
+    "TokenError",
+    "TokenLifeError",
+    "TokenPair",
+    "TokenTooLargeError",
+    "TokenTypeError",
+    "UnknownKeyError",
+    "UnknownTokenError",
+    "UnsupportedHeaderError",
+    "__version__",
+)

@@ -1,0 +1,29 @@
+"""base64url without padding (RFC 7515 §2), strict about length and alphabet."""
+
+from __future__ import annotations
+
+import binascii
+from typing import Final
+
+from ._errors import MalformedTokenError
+
+_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+_TO_URL: Final = bytes.maketrans(b"+/", b"-_")
+_PADDING: Final = (b"", b"", b"==", b"=")  # by len % 4; 1 is never valid
+
+
+def b64url_encode(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=")
+
+
+def b64url_decode(segment: bytes) -> bytes:
+    """Decode one segment; callers have already refused non-alphabet bytes."""
+    if len(segment) % 4 == 1:
+        raise MalformedTokenError("a base64url segment has an impossible length")
+    try:
+        return binascii.a2b_base64(segment.translate(_TO_STD) + _PADDING[len(segment) % 4])
+    except binascii.Error:
+        raise MalformedTokenError("a segment is not valid base64url") from None
+
+
+__all__ = ("b64url_decode", "b64url_encode")

@@ -1,0 +1,126 @@
+"""Every check a contributor or CI runs. ``nox`` alone runs what CI needs."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+ADAPTERS = ["memory", "sqlite", "redis", "litestar"]
+#: Adapters a store-parametrized test run can use, by adapter name.
+STORE_ADAPTERS = ["memory", "sqlite", "redis"]
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "imports",
+    "tests_core",
+    "tests_adapter",
+    "property",
+    "security",
+]
+
+# Interpreters installed side by side (pyenv) are not all on PATH; find them.
+for _bin in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-9]*/bin"))):
+    if _bin not in os.environ.get("PATH", ""):
+        os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + _bin
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+def _present_adapters() -> list[str]:
+    return [name for name in ADAPTERS if (ROOT / "adapters" / name / "pyproject.toml").exists()]
+
+
+def _install_workspace(session: nox.Session, *adapters: str) -> None:
+    session.install("-e", "core", *[f"-e./adapters/{name}" for name in adapters])
+
+
+@nox.session(reuse_venv=True)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the core, every adapter and the tests."""
+    adapters = _present_adapters()
+    _install_workspace(session, *adapters)
+    session.install(*_group("typecheck"))
+    targets = ["core/src", *[f"adapters/{a}/src" for a in adapters], "tests", "noxfile.py"]
+    session.run("mypy", *targets)
+
+
+@nox.session
+def imports(session: nox.Session) -> None:
+    """import-linter: the layering rules of ARCHITECTURE.md, enforced."""
+    _install_workspace(session, *_present_adapters())
+    session.install(*_group("imports"))
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHONS)
+def tests_core(session: nox.Session) -> None:
+    """The pure core and its hostile-input tests with nothing but its own deps."""
+    _install_workspace(session)
+    session.install(*_group("test"))
+    session.run("pytest", "tests/core", *session.posargs)
+
+
+@nox.session
+def security(session: nox.Session) -> None:
+    """Hostile tokens: known advisories, fuzzing, differential tests against pyjwt."""
+    _install_workspace(session)
+    session.install(*_group("test"))
+    session.run("pytest", "tests/security", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("adapter", ADAPTERS)
+def tests_adapter(session: nox.Session, adapter: str) -> None:
+    """One adapter's tests, with the store-parametrized suites run against it."""
+    if adapter not in _present_adapters():
+        session.skip(f"adapters/{adapter} does not exist yet")
+    _install_workspace(session, adapter)
+    session.install(*_group("test"))
+    paths = [p for p in (f"tests/adapters/{adapter}",) if (ROOT / p).exists()]
+    if adapter in STORE_ADAPTERS:
+        paths.append("tests/stores")
+        session.env["TOKENLIFE_STORES"] = adapter
+    if adapter == "litestar":
+        paths = ["tests/litestar"]
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session
+def property(session: nox.Session) -> None:
+    """Hypothesis stateful tests of the lifecycle against every store present.
+
+    Runs the CI profile by default; ``nox -s property -- --hypothesis-profile=long``
+    runs the long one.
+    """
+    stores = [a for a in STORE_ADAPTERS if a in _present_adapters()]
+    _install_workspace(session, *stores)
+    session.install(*_group("test"))
+    session.env["TOKENLIFE_STORES"] = ",".join(stores)
+    session.run("pytest", "tests/property", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers, as ratios measured in one run (opt-in)."""
+    _install_workspace(session, *_present_adapters())
+    session.install(*_group("bench"), *_group("test"))
+    session.run("python", "-m", "tests.bench", *session.posargs)
