@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._authority import SecurityEvent, TokenAuthority
 from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
 from ._codec import DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Codec
 from ._errors import (
@@ -27,6 +28,8 @@ from ._errors import (
     UnsupportedHeaderError,
 )
 from ._keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, Key, KeySet
+from ._policy import MAX_GRACE, Policy
+from ._store import RefreshRecord, RefreshState, SessionRecord, Store
 
 __version__ = "0.1.0"
 
@@ -34,6 +37,7 @@ __all__ = (
     "ACCESS_TYP",
     "DEFAULT_MAX_TOKEN_BYTES",
     "HMAC_ALGORITHMS",
+    "MAX_GRACE",
     "MAX_LEEWAY",
     "REFRESH_TYP",
     "RESERVED_CLAIMS",
@@ -50,11 +54,18 @@ __all__ = (
     "KeySet",
     "MalformedTokenError",
     "NotYetValidError",
+    "Policy",
     "PolicyError",
+    "RefreshRecord",
+    "RefreshState",
     "ReuseDetectedError",
     "RevokedTokenError",
+    "SecurityEvent",
+    "SessionRecord",
     "SignatureError",
+    "Store",
     "StoreError",
+    "TokenAuthority",
     "TokenError",
     "TokenLifeError",
     "TokenPair",

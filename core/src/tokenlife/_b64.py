@@ -10,6 +10,9 @@ from ._errors import MalformedTokenError
 _TO_STD: Final = bytes.maketrans(b"-_", b"+/")
 _TO_URL: Final = bytes.maketrans(b"+/", b"-_")
 _PADDING: Final = (b"", b"", b"==", b"=")  # by len % 4; 1 is never valid
+#: Allowed last characters by len % 4: the bits past the data must be zero, so
+#: each byte string has exactly one encoding (no malleable signatures).
+_CANONICAL_LAST: Final = (frozenset(), frozenset(), frozenset(b"AQgw"), frozenset(b"AEIMQUYcgkosw048"))
 
 
 def b64url_encode(data: bytes) -> bytes:
@@ -18,8 +21,11 @@ def b64url_encode(data: bytes) -> bytes:
 
 def b64url_decode(segment: bytes) -> bytes:
     """Decode one segment; callers have already refused non-alphabet bytes."""
-    if len(segment) % 4 == 1:
+    rem = len(segment) % 4
+    if rem == 1:
         raise MalformedTokenError("a base64url segment has an impossible length")
+    if rem and segment[-1] not in _CANONICAL_LAST[rem]:
+        raise MalformedTokenError("a base64url segment is not canonically encoded")
     try:
         return binascii.a2b_base64(segment.translate(_TO_STD) + _PADDING[len(segment) % 4])
     except binascii.Error:

@@ -1,0 +1,389 @@
+"""The async driver: the only module that awaits. It owns the clock and the ids,
+asks ``_machine`` what to do, and lets a Store do it atomically."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Literal
+
+import msgspec
+
+from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
+from ._clock import system_time
+from ._codec import Codec
+from ._errors import (
+    ClaimError,
+    ConfigurationError,
+    ExpiredTokenError,
+    ReuseDetectedError,
+    RevokedTokenError,
+    TokenError,
+    TokenTypeError,
+    UnknownTokenError,
+)
+from ._keys import KeySet
+from ._machine import decide_access
+from ._policy import Policy
+from ._store import (
+    PurgeRequest,
+    RefreshRecord,
+    RefreshRequest,
+    Reject,
+    Replay,
+    RevokeForReuse,
+    Rotate,
+    SessionRecord,
+    Store,
+)
+
+logger: Final = logging.getLogger("tokenlife")
+
+_ACCESS_REQUIRED: Final = ("sub", "sid", "jti", "iat")
+_REFRESH_REQUIRED: Final = ("sub", "sid", "jti", "iat")
+#: Records are kept this long past their session's end, beyond leeway, so a
+#: late replay is still recognised as a replay rather than an unknown token.
+PURGE_BATCH: Final = 1000
+
+EventKind = Literal["reuse_detected", "session_revoked", "subject_revoked", "refresh_after_expiry"]
+
+
+class SecurityEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """Something an operator wants to know about; sent to ``on_event`` and logged."""
+
+    kind: EventKind
+    at: float
+    subject: str | None = None
+    session_id: str | None = None
+    token_id: str | None = None
+    reason: str | None = None
+
+
+def _default_ids() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class TokenAuthority:
+    """Issue, verify, refresh, rotate and revoke tokens through a :class:`Store`.
+
+    ``clock`` (seconds since the epoch) and ``ids`` (unique strings) are
+    injectable so tests are deterministic; ``on_event`` receives every
+    :class:`SecurityEvent` (exceptions it raises are logged, never propagated).
+    """
+
+    __slots__ = ("_clock", "_ids", "_on_event", "_strict", "codec", "policy", "store")
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        keys: KeySet,
+        policy: Policy | None = None,
+        clock: Callable[[], float] = system_time,
+        ids: Callable[[], str] = _default_ids,
+        on_event: Callable[[SecurityEvent], object] | None = None,
+    ) -> None:
+        policy = policy if policy is not None else Policy()
+        if not keys.can_sign:
+            raise ConfigurationError("a TokenAuthority needs a KeySet that can sign")
+        self.store = store
+        self.policy = policy
+        self.codec = Codec(
+            keys,
+            issuer=policy.issuer,
+            audience=policy.audience,
+            leeway=policy.leeway,
+            max_token_bytes=policy.max_token_bytes,
+        )
+        self._clock = clock
+        self._ids = ids
+        self._on_event = on_event
+        self._strict = policy.revocation == "strict"
+
+    # -- issue ------------------------------------------------------------------
+
+    async def issue(
+        self,
+        subject: str,
+        *,
+        scopes: Iterable[str] = (),
+        claims: Mapping[str, Any] | None = None,
+        fresh: bool = True,
+        csrf: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> TokenPair:
+        """Start a session for ``subject`` (a login) and return its first pair.
+
+        ``claims`` are custom claims carried by every access token of the
+        session; ``csrf=True`` adds a per-session double-submit CSRF value.
+        """
+        if not isinstance(subject, str) or not subject:
+            raise ClaimError("subject must be a non-empty string", code="bad_subject")
+        template = _access_template(scopes, claims)
+        if csrf:
+            template["csrf"] = self._ids()
+        now = self._clock()
+        policy = self.policy
+        session = SessionRecord(
+            sid=self._ids(),
+            subject=subject,
+            created_at=now,
+            expires_at=now + policy.session_ttl,
+            current_jti=self._ids(),
+            refreshed_at=now,
+            access_claims=template,
+            metadata=dict(metadata or {}),
+        )
+        first = RefreshRecord(
+            jti=session.current_jti,
+            sid=session.sid,
+            subject=subject,
+            issued_at=now,
+            expires_at=min(now + policy.refresh_ttl, session.expires_at),
+        )
+        await self.store.create_session(session, first)
+        return self._pair(session, first, now, fresh=fresh)
+
+    # -- verify -----------------------------------------------------------------
+
+    async def verify(self, token: str | bytes) -> Claims:
+        """The claims of a valid access token, else a :class:`TokenError`.
+
+        In ``strict`` mode one store read also rules out a denied ``jti``, a
+        revoked session, a superseded token and "log out everywhere".
+        Never writes.
+        """
+        now = self._clock()
+        claims = self.codec.decode(token, typ=ACCESS_TYP, now=now, require=_ACCESS_REQUIRED)
+        if self._strict:
+            await self._check_store(claims, now)
+        return claims
+
+    def verify_stateless(self, token: str | bytes) -> Claims:
+        """Signature and claims only; no store. Logout takes effect at ``exp``."""
+        return self.codec.decode(token, typ=ACCESS_TYP, now=self._clock(), require=_ACCESS_REQUIRED)
+
+    async def _check_store(self, claims: Claims, now: float) -> None:
+        status = await self.store.access_status(
+            claims.jti,  # type: ignore[arg-type]  # required above
+            claims.sid,  # type: ignore[arg-type]
+            claims.sub,  # type: ignore[arg-type]
+        )
+        reason = decide_access(
+            status,
+            iat=claims.iat,  # type: ignore[arg-type]
+            now=now,
+            grace=self.policy.grace,
+        )
+        if reason is not None:
+            if reason == "unknown_token":
+                raise UnknownTokenError("the token's session is unknown")
+            raise RevokedTokenError("the token has been revoked", code=reason)
+
+    # -- refresh ----------------------------------------------------------------
+
+    async def refresh(self, refresh_token: str | bytes) -> TokenPair:
+        """Rotate a refresh token: a new access token and the successor refresh token.
+
+        Inside the grace window a replay of the parent returns the same
+        successor; any other replay revokes the whole session
+        (:class:`ReuseDetectedError`). A token failing signature, type, issuer,
+        audience or time checks never reaches the store.
+        """
+        now = self._clock()
+        try:
+            claims = self.codec.decode(
+                refresh_token, typ=REFRESH_TYP, now=now, require=_REFRESH_REQUIRED
+            )
+        except ExpiredTokenError:
+            self._emit("refresh_after_expiry", now)
+            raise
+        request = RefreshRequest(
+            jti=claims.jti,  # type: ignore[arg-type]  # required above
+            sid=claims.sid,  # type: ignore[arg-type]
+            subject=claims.sub,  # type: ignore[arg-type]
+            now=now,
+            grace=self.policy.grace,
+            successor_jti=self._ids(),
+            refresh_ttl=self.policy.refresh_ttl,
+            raise_access_floor=self.policy.access_floor_on_refresh,
+        )
+        decision = await self.store.refresh(request)
+        if isinstance(decision, (Rotate, Replay)):
+            return self._pair(decision.session, decision.successor, now, fresh=False)
+        if isinstance(decision, RevokeForReuse):
+            self._emit(
+                "reuse_detected",
+                now,
+                subject=request.subject,
+                session_id=request.sid,
+                token_id=request.jti,
+            )
+            raise ReuseDetectedError(
+                "a rotated refresh token was presented again; the session is revoked"
+            )
+        return self._reject(decision, request)
+
+    def _reject(self, decision: Reject, request: RefreshRequest) -> TokenPair:
+        if decision.reason == "expired":
+            self._emit("refresh_after_expiry", request.now, session_id=request.sid)
+            raise ExpiredTokenError("the refresh token or its session has expired")
+        if decision.reason == "revoked":
+            raise RevokedTokenError("the session has been revoked")
+        raise UnknownTokenError("the refresh token is not known to the store")
+
+    # -- revoke -----------------------------------------------------------------
+
+    async def revoke(self, token: str | bytes) -> None:
+        """Log out with a token: its session dies; an access ``jti`` is also denied.
+
+        Idempotent. An invalid, expired or unknown token is silently ignored
+        (RFC 7009 §2.2); only a store failure raises.
+        """
+        now = self._clock()
+        claims: Claims | None = None
+        for typ in (ACCESS_TYP, REFRESH_TYP):
+            try:
+                claims = self.codec.decode(token, typ=typ, now=now, require=("sid", "jti"))
+            except TokenTypeError:
+                continue
+            except TokenError:
+                return
+            break
+        if claims is None:
+            return
+        deny = (claims.jti, float(claims.exp)) if typ == ACCESS_TYP else None
+        await self._revoke_session(claims.sid, now, "logout", deny)  # type: ignore[arg-type]
+
+    async def revoke_session(self, sid: str, *, reason: str = "revoked") -> bool:
+        """Revoke one session. ``True`` if it exists (revoked now or before)."""
+        return await self._revoke_session(sid, self._clock(), reason, None)
+
+    async def _revoke_session(
+        self, sid: str, now: float, reason: str, deny: tuple[str, float] | None
+    ) -> bool:
+        session = await self.store.revoke_session(sid, now=now, reason=reason, deny=deny)
+        if session is not None and session.revoked_at == now:
+            self._emit(
+                "session_revoked", now, subject=session.subject, session_id=sid, reason=reason
+            )
+        return session is not None
+
+    async def revoke_subject(self, subject: str, *, reason: str = "revoked_everywhere") -> int:
+        """Log ``subject`` out everywhere. Returns how many sessions this revoked."""
+        now = self._clock()
+        count = await self.store.revoke_subject(subject, now=now, reason=reason)
+        self._emit("subject_revoked", now, subject=subject, reason=reason)
+        return count
+
+    # -- housekeeping -----------------------------------------------------------
+
+    async def sessions(self, subject: str, *, include_revoked: bool = False) -> list[SessionRecord]:
+        """The subject's sessions (live ones unless ``include_revoked``), oldest first."""
+        now = self._clock()
+        found = await self.store.sessions(subject)
+        if include_revoked:
+            return found
+        return [s for s in found if s.revoked_at is None and s.expires_at > now]
+
+    async def purge(self, *, batch: int = PURGE_BATCH, max_batches: int | None = None) -> int:
+        """Delete what can no longer matter, in batches. Returns sessions removed.
+
+        Sessions go only after their absolute expiry (plus leeway), so a late
+        replay is still recognised as a replay until then.
+        """
+        now = self._clock()
+        leeway = self.policy.leeway
+        request = PurgeRequest(
+            sessions_before=now - leeway,
+            denials_before=now - leeway,
+            watermarks_before=now - self.policy.session_ttl - leeway,
+            limit=batch,
+        )
+        total, batches = 0, 0
+        while max_batches is None or batches < max_batches:
+            removed = await self.store.purge(request)
+            total += removed
+            batches += 1
+            if removed < batch:
+                break
+        return total
+
+    # -- internals --------------------------------------------------------------
+
+    def _pair(
+        self, session: SessionRecord, refresh: RefreshRecord, now: float, *, fresh: bool
+    ) -> TokenPair:
+        iat = int(now)
+        access_exp = int(min(now + self.policy.access_ttl, session.expires_at))
+        access = self.codec.encode(
+            {
+                **session.access_claims,
+                "sub": session.subject,
+                "sid": session.sid,
+                "jti": self._ids(),
+                "iat": iat,
+                "exp": access_exp,
+                "fresh": fresh,
+            },
+            typ=ACCESS_TYP,
+        )
+        refresh_exp = int(refresh.expires_at)
+        refresh_token = self.codec.encode(
+            {
+                "sub": refresh.subject,
+                "sid": refresh.sid,
+                "jti": refresh.jti,
+                "iat": int(refresh.issued_at),
+                "exp": refresh_exp,
+            },
+            typ=REFRESH_TYP,
+        )
+        csrf = session.access_claims.get("csrf")
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh_token,
+            session_id=session.sid,
+            access_expires_at=access_exp,
+            refresh_expires_at=refresh_exp,
+            expires_in=max(0, access_exp - iat),
+            csrf_token=csrf if isinstance(csrf, str) else None,
+        )
+
+    def _emit(self, kind: EventKind, at: float, **details: str | None) -> None:
+        event = SecurityEvent(kind=kind, at=at, **details)
+        level = logging.WARNING if kind == "reuse_detected" else logging.INFO
+        logger.log(level, "tokenlife %s %s", kind, {k: v for k, v in details.items() if v})
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                logger.exception("tokenlife on_event hook failed for %s", kind)
+
+
+def _access_template(scopes: Iterable[str], claims: Mapping[str, Any] | None) -> dict[str, Any]:
+    template: dict[str, Any] = {}
+    if claims:
+        clash = RESERVED_CLAIMS.intersection(claims)
+        if clash:
+            raise ClaimError(
+                f"custom claims may not set {sorted(clash)}: tokenlife sets them",
+                code="reserved_claim",
+            )
+        try:
+            template = msgspec.json.decode(msgspec.json.encode(dict(claims)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ClaimError(f"custom claims must be JSON values: {exc}") from None
+    if isinstance(scopes, str):
+        raise ClaimError("scopes must be an iterable of strings, not one string")
+    scope_list = list(scopes)
+    for scope in scope_list:
+        if not isinstance(scope, str) or not scope or any(c.isspace() for c in scope):
+            raise ClaimError(f"invalid scope {scope!r}", code="bad_scope")
+    if scope_list:
+        template["scope"] = " ".join(dict.fromkeys(scope_list))
+    return template
+
+
+__all__ = ("SecurityEvent", "TokenAuthority")

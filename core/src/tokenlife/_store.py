@@ -1,0 +1,223 @@
+"""The Store protocol, the records a store keeps, and what its operations return.
+
+A store is atomic storage, not policy: every rule lives in ``_machine``. The
+one operation that must read, decide and write in one step (``refresh``)
+applies :func:`tokenlife._machine.decide_refresh` inside the store's own
+atomic section — a lock, a transaction, a Lua script — so a refresh costs one
+round trip. Stores never read a clock: ``now`` comes in every request.
+"""
+
+from __future__ import annotations
+
+import enum
+from types import TracebackType
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import msgspec
+
+
+class RefreshState(enum.Enum):
+    """Stored states of a refresh token. EXPIRED is derived from ``now``, never stored."""
+
+    ACTIVE = "active"
+    ROTATED = "rotated"
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One login: a family of refresh tokens sharing a ``sid``."""
+
+    sid: str
+    subject: str
+    created_at: float
+    #: Absolute expiry, fixed at login; rotation never moves it.
+    expires_at: float
+    #: The one ACTIVE refresh token of the session.
+    current_jti: str
+    refreshed_at: float
+    #: Access tokens with ``iat`` below this die once ``now >= floor + grace``.
+    access_floor: float = 0.0
+    revoked_at: float | None = None
+    revoked_reason: str | None = None
+    #: Claims every access token of the session carries (scope, csrf, custom).
+    access_claims: dict[str, Any] = {}
+    #: Free-form descriptions for "your devices" lists (user agent, ip).
+    metadata: dict[str, str] = {}
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class RefreshRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One refresh token, linked to its parent and successor along the chain."""
+
+    jti: str
+    sid: str
+    subject: str
+    issued_at: float
+    expires_at: float
+    parent_jti: str | None = None
+    state: RefreshState = RefreshState.ACTIVE
+    rotated_at: float | None = None
+    successor_jti: str | None = None
+
+
+class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a store needs to decide and apply one refresh atomically."""
+
+    jti: str
+    sid: str
+    subject: str
+    now: float
+    grace: float
+    #: The id the successor gets if the token is rotated now.
+    successor_jti: str
+    refresh_ttl: float
+    raise_access_floor: bool = True
+
+
+class RefreshSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """What a store reads before deciding a refresh."""
+
+    record: RefreshRecord | None
+    session: SessionRecord | None
+    successor: RefreshRecord | None
+    revoked_before: float | None
+
+
+# -- the decisions (tagged union) ---------------------------------------------
+
+
+class Rotate(msgspec.Struct, frozen=True, kw_only=True, tag="rotate"):
+    """Write all three records: the parent ROTATED, the successor ACTIVE, the session."""
+
+    parent: RefreshRecord
+    successor: RefreshRecord
+    session: SessionRecord
+
+
+class Replay(msgspec.Struct, frozen=True, kw_only=True, tag="replay"):
+    """Inside grace: hand back the same successor, write nothing."""
+
+    successor: RefreshRecord
+    session: SessionRecord
+
+
+class RevokeForReuse(msgspec.Struct, frozen=True, kw_only=True, tag="reuse"):
+    """Reuse detected: write the revoked session, then refuse."""
+
+    session: SessionRecord
+    jti: str
+
+
+RejectReason = Literal["unknown", "revoked", "expired"]
+
+
+class Reject(msgspec.Struct, frozen=True, kw_only=True, tag="reject"):
+    """Refuse without writing anything."""
+
+    reason: RejectReason
+
+
+RefreshDecision = Rotate | Replay | RevokeForReuse | Reject
+
+
+class AccessStatus(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The store's answer to the strict access check, in one read."""
+
+    denied: bool
+    session_found: bool
+    session_revoked: bool = False
+    session_created_at: float = 0.0
+    access_floor: float = 0.0
+    revoked_before: float | None = None
+
+
+class PurgeRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What may go: every record is useless after these points (see LIFECYCLE.md)."""
+
+    #: Sessions (and their refresh records) with ``expires_at <= sessions_before``.
+    sessions_before: float
+    #: Denied access ``jti`` entries whose token expired at or before this.
+    denials_before: float
+    #: Subject watermarks older than any token that could still be alive.
+    watermarks_before: float
+    #: At most this many sessions per call, so no call holds a lock for long.
+    limit: int = 1000
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Atomic storage for sessions, refresh records, denials and watermarks.
+
+    Every method may raise :class:`~tokenlife.StoreError` (and only that) when
+    the backend fails; the driver then fails closed.
+    """
+
+    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
+        """Insert a new session with its first (ACTIVE) refresh record."""
+
+    async def refresh(self, request: RefreshRequest) -> RefreshDecision:
+        """Atomically read, :func:`decide_refresh`, and apply the decision."""
+
+    async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
+        """One read answering every strict-mode question about an access token."""
+
+    async def revoke_session(
+        self,
+        sid: str,
+        *,
+        now: float,
+        reason: str,
+        deny: tuple[str, float] | None = None,
+    ) -> SessionRecord | None:
+        """Revoke a session (idempotent: the first revocation's time and reason
+        stay) and optionally deny one access ``jti`` until its ``exp``.
+        Returns the session as stored afterwards, or ``None`` if unknown."""
+
+    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+        """Raise the subject's watermark to ``now`` and revoke all its sessions.
+        Returns how many sessions this call revoked."""
+
+    async def deny_access(self, jti: str, *, until: float) -> None:
+        """Put one access ``jti`` on the denylist until ``until`` (its ``exp``)."""
+
+    async def session(self, sid: str) -> SessionRecord | None: ...
+
+    async def refresh_record(self, jti: str) -> RefreshRecord | None: ...
+
+    async def sessions(self, subject: str) -> list[SessionRecord]:
+        """Every stored session of the subject, oldest first, revoked ones included."""
+
+    async def purge(self, request: PurgeRequest) -> int:
+        """Delete at most ``limit`` expired sessions with their records, plus
+        stale denials and watermarks. Returns how many sessions went."""
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Store: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+__all__ = (
+    "AccessStatus",
+    "PurgeRequest",
+    "RefreshDecision",
+    "RefreshRecord",
+    "RefreshRequest",
+    "RefreshSnapshot",
+    "RefreshState",
+    "Reject",
+    "RejectReason",
+    "Replay",
+    "RevokeForReuse",
+    "Rotate",
+    "SessionRecord",
+    "Store",
+)
