@@ -37,6 +37,12 @@ def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
+def _groups_starting(prefix: str) -> list[str]:
+    """Every requirement of the dependency groups whose names start with ``prefix``."""
+    names = [n for n in PYPROJECT.get("dependency-groups", {}) if n.startswith(prefix)]
+    return [req for name in names for req in _group(name)]
+
+
 def _present_adapters() -> list[str]:
     return [name for name in ADAPTERS if (ROOT / "adapters" / name / "pyproject.toml").exists()]
 
@@ -59,6 +65,7 @@ def typecheck(session: nox.Session) -> None:
     adapters = _present_adapters()
     _install_workspace(session, *adapters)
     session.install(*_group("typecheck"))
+    session.install(*_groups_starting("adapter-"))
     targets = ["core/src", *[f"adapters/{a}/src" for a in adapters], "tests", "noxfile.py"]
     session.run("mypy", *targets)
 
@@ -94,7 +101,7 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     if adapter not in _present_adapters():
         session.skip(f"adapters/{adapter} does not exist yet")
     _install_workspace(session, adapter)
-    session.install(*_group("test"))
+    session.install(*_group("test"), *_groups_starting(f"adapter-{adapter}"))
     paths = [p for p in (f"tests/adapters/{adapter}",) if (ROOT / p).exists()]
     if adapter in STORE_ADAPTERS:
         paths.append("tests/stores")
@@ -122,5 +129,16 @@ def property(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers, as ratios measured in one run (opt-in)."""
     _install_workspace(session, *_present_adapters())
-    session.install(*_group("bench"), *_group("test"))
+    session.install(*_group("test"), *_groups_starting("bench"))
     session.run("python", "-m", "tests.bench", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start the seed app and walk a client through a session's whole life.
+
+    ``nox -s demo -- --serve`` keeps the server running for you to try.
+    """
+    _install_workspace(session, "sqlite", "litestar")
+    session.install(*_group("demo"))
+    session.run("python", "docs/examples/demo.py", *session.posargs)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the store backends every parametrized suite runs against."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from tokenlife.store import Store
+
+from tests import backends
+
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "long", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.load_profile("ci")
+
+
+@pytest.fixture(params=backends.selected_names())
+def backend(request: pytest.FixtureRequest) -> Iterator[backends.Backend]:
+    """One store backend; skipped (or, in CI, failed) if it cannot run here."""
+    found = backends.load(request.param)
+    if isinstance(found, str):
+        if backends.services_required():
+            pytest.fail(f"required store backend unavailable: {found}")
+        pytest.skip(found)
+    request.config.add_cleanup(found.cleanup)
+    yield found
+
+
+@pytest.fixture
+async def store(backend: backends.Backend, tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh, empty store of the current backend."""
+    async with backend.open(tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
