@@ -59,5 +59,3 @@ def load(name: str) -> Backend | str:
     backend: Backend = module.BACKEND
     reason = backend.unavailable()
     return backend if reason is None else reason
-
-

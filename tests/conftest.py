@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from tokenlife.store import Store
 
 from tests import backends
+from tokenlife.store import Store
 
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -22,7 +22,7 @@ settings.load_profile("ci")
 
 
 @pytest.fixture(params=backends.selected_names())
-def backend(request: pytest.FixtureRequest) -> Iterator[backends.Backend]:
+def backend(request: pytest.FixtureRequest) -> backends.Backend:
     """One store backend; skipped (or, in CI, failed) if it cannot run here."""
     found = backends.load(request.param)
     if isinstance(found, str):
@@ -30,7 +30,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[backends.Backend]:
             pytest.fail(f"required store backend unavailable: {found}")
         pytest.skip(found)
     request.config.add_cleanup(found.cleanup)
-    yield found
+    return found
 
 
 @pytest.fixture

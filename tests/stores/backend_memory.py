@@ -4,10 +4,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from tests.backends import Backend
 from tokenlife.store import Store
 from tokenlife_memory import MemoryStore
-
-from tests.backends import Backend
 
 
 @asynccontextmanager

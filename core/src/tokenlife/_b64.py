@@ -12,7 +12,12 @@ _TO_URL: Final = bytes.maketrans(b"+/", b"-_")
 _PADDING: Final = (b"", b"", b"==", b"=")  # by len % 4; 1 is never valid
 #: Allowed last characters by len % 4: the bits past the data must be zero, so
 #: each byte string has exactly one encoding (no malleable signatures).
-_CANONICAL_LAST: Final = (frozenset(), frozenset(), frozenset(b"AQgw"), frozenset(b"AEIMQUYcgkosw048"))
+_CANONICAL_LAST: Final[tuple[frozenset[int], ...]] = (
+    frozenset(),
+    frozenset(),
+    frozenset(b"AQgw"),
+    frozenset(b"AEIMQUYcgkosw048"),
+)
 
 
 def b64url_encode(data: bytes) -> bytes:
@@ -27,7 +32,7 @@ def b64url_decode(segment: bytes) -> bytes:
     if rem and segment[-1] not in _CANONICAL_LAST[rem]:
         raise MalformedTokenError("a base64url segment is not canonically encoded")
     try:
-        return binascii.a2b_base64(segment.translate(_TO_STD) + _PADDING[len(segment) % 4])
+        return binascii.a2b_base64(segment.translate(_TO_STD) + _PADDING[rem])
     except binascii.Error:
         raise MalformedTokenError("a segment is not valid base64url") from None
 

@@ -87,6 +87,18 @@ def _split(raw: bytes) -> tuple[bytes, bytes, bytes]:
     return parts[0], parts[1], parts[2]
 
 
+#: Registered claims whose absence shows as UNSET on a decoded ``Claims``.
+_UNSET_DEFAULT_CLAIMS: Final = frozenset(Claims.__struct_fields__) - {"fresh"}
+
+
+def _payload_members(payload: bytes) -> dict[str, Any]:
+    try:
+        members = _json_decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        raise ClaimError("the payload's custom claims cannot be decoded") from None
+    return members if type(members) is dict else {}
+
+
 def _in_range(value: int | float) -> bool:
     return -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE
 
@@ -215,8 +227,15 @@ class Codec:
             raise MalformedTokenError("the payload is not a valid UTF-8 JSON object") from None
         claims._payload = payload  # type: ignore[attr-defined]  # for Claims.custom()
         self._check_claims(claims, system_time() if now is None else now)
+        members: dict[str, Any] | None = None
         for name in require:
-            if getattr(claims, name, UNSET) is UNSET:
+            if name in _UNSET_DEFAULT_CLAIMS:
+                present = getattr(claims, name) is not UNSET
+            else:  # a custom claim, or ``fresh`` (which defaults to False): look at the JSON
+                if members is None:
+                    members = _payload_members(payload)
+                present = members.get(name) is not None
+            if not present:
                 raise ClaimError(f"claim {name!r} is required", code="missing_claim")
         return claims
 
@@ -258,7 +277,7 @@ class Codec:
         alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
         if not isinstance(alg, str):
             raise MalformedTokenError("the header has no 'alg' string")
-        if kid is not None and not isinstance(kid, str):
+        if not isinstance(kid, str) and "kid" in header:  # `"kid": null` is not "no kid"
             raise MalformedTokenError("the header 'kid' must be a string")
         if not isinstance(typ, str):
             raise TokenTypeError("the header has no 'typ': tokens must be explicitly typed")

@@ -14,8 +14,12 @@ from functools import partial
 from typing import Any, Final
 
 import msgspec
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import load_der_private_key, load_der_public_key
 from jwt import algorithms as _jwa
 from jwt.exceptions import InvalidKeyError, PyJWKError
+from jwt.utils import is_pem_format
 
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import KeyConfigError
@@ -33,6 +37,13 @@ SUPPORTED_ALGORITHMS: Final = frozenset(HMAC_ALGORITHMS) | ASYMMETRIC_ALGORITHMS
 MIN_RSA_BITS: Final = 2048
 
 _ALGORITHMS: Final = _jwa.get_default_algorithms()
+_EC_CURVES: Final = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
+_SSH_PREFIXES: Final = (b"ssh-", b"ecdsa-sha2-", b"sk-ssh-", b"sk-ecdsa-")
+_DER_LOADERS: Final[tuple[Callable[[bytes], object], ...]] = (
+    load_der_public_key,
+    partial(load_der_private_key, password=None),
+    x509.load_der_x509_certificate,
+)
 _PRIVATE_JWK_MEMBERS: Final = ("d", "k")
 
 
@@ -125,6 +136,11 @@ class Key:
         raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
         if not raw:
             raise KeyConfigError("an HMAC secret must not be empty")
+        if _is_key_material(raw):
+            raise KeyConfigError(
+                "this HMAC secret is an asymmetric key (PEM, SSH, DER or JWK); "
+                "load it with from_pem/from_jwk instead"
+            )
         minimum = hashlib.new(hash_name).digest_size
         if len(raw) < minimum:
             raise KeyConfigError(
@@ -191,6 +207,9 @@ class Key:
         key_size = getattr(public, "key_size", None)
         if algorithm[:2] in ("RS", "PS") and key_size is not None and key_size < MIN_RSA_BITS:
             raise KeyConfigError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+        curve = _EC_CURVES.get(algorithm)
+        if curve is not None and getattr(getattr(public, "curve", None), "name", None) != curve:
+            raise KeyConfigError(f"an {algorithm} key must be on the {curve} curve")
         public_jwk = dict(jwa.to_jwk(public, as_dict=True))
         if kid is None:
             kid = _thumbprint(public_jwk)
@@ -198,6 +217,40 @@ class Key:
         sign = partial(_asymmetric_sign, jwa.sign, private) if private is not None else None
         verify = partial(_asymmetric_verify, jwa.verify, public)
         return cls(kid=kid, algorithm=algorithm, sign=sign, verify=verify, public_jwk=public_jwk)
+
+
+def _is_key_material(raw: bytes) -> bool:
+    """Whether an "HMAC secret" is really a key in PEM, SSH, DER or JWK form.
+
+    Checked here rather than left to pyjwt, whose checks vary by version and
+    miss leading whitespace (RFC 8725 §2.1: algorithm confusion).
+    """
+    stripped = raw.strip()
+    if b"-----BEGIN" in raw or is_pem_format(raw) or stripped.startswith(_SSH_PREFIXES):
+        return True
+    for candidate in {raw, raw.lstrip(), raw.rstrip(), stripped}:
+        for load in _DER_LOADERS:
+            try:
+                load(candidate)
+            except (ValueError, TypeError, UnsupportedAlgorithm):
+                continue
+            return True
+    if stripped[:1] not in (b"{", b"["):
+        return False
+    try:
+        value = msgspec.json.decode(stripped)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "kty" in item:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _hmac_sign(keyed: hmac.HMAC, message: bytes) -> bytes:

@@ -11,6 +11,7 @@ import heapq
 from types import TracebackType
 
 import anyio
+
 from tokenlife import StoreError
 from tokenlife.store import (
     AccessStatus,
