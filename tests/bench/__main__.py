@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._harness import main
+from ._cli import main
 
 raise SystemExit(main())
