@@ -25,6 +25,8 @@ nox.options.sessions = [
     "tests_adapter",
     "property",
     "security",
+    "cli",
+    "docs",
 ]
 
 # Interpreters installed side by side (pyenv) are not all on PATH; find them.
@@ -67,6 +69,11 @@ def typecheck(session: nox.Session) -> None:
     session.install(*_group("typecheck"))
     session.install(*_groups_starting("adapter-"))
     targets = ["core/src", *[f"adapters/{a}/src" for a in adapters], "tests", "noxfile.py"]
+    if (ROOT / "cli" / "pyproject.toml").exists():
+        session.install("-e", "cli")
+        targets.append("cli/src")
+    if (ROOT / "docs" / "examples").exists():
+        targets.append("docs/examples")
     session.run("mypy", *targets)
 
 
@@ -142,3 +149,25 @@ def demo(session: nox.Session) -> None:
     _install_workspace(session, "sqlite", "litestar")
     session.install(*_group("demo"))
     session.run("python", "docs/examples/demo.py", *session.posargs)
+
+
+@nox.session
+def cli(session: nox.Session) -> None:
+    """The ``tokenlife`` command, driven as a subprocess against real stores."""
+    if not (ROOT / "cli" / "pyproject.toml").exists():
+        session.skip("cli/ does not exist yet")
+    stores = [a for a in STORE_ADAPTERS if a in _present_adapters()]
+    _install_workspace(session, *stores)
+    session.install("-e", "cli", *_group("test"), *_groups_starting("cli"))
+    session.run("pytest", "tests/cli", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Run every documentation example, then build the site with strict warnings."""
+    if not (ROOT / "mkdocs.yml").exists():
+        session.skip("mkdocs.yml does not exist yet")
+    _install_workspace(session, *_present_adapters())
+    session.install(*_group("test"), *_groups_starting("docs"), *_groups_starting("adapter-"))
+    session.run("pytest", "tests/docs", *session.posargs)
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))
