@@ -1,0 +1,60 @@
+"""Guards (scopes, freshness) and the dependencies that hand claims to route handlers.
+
+Guards run after the middleware, so they only read ``scope["auth"]``; a
+route excluded from authentication has no claims there, and a guard on it
+answers 401 rather than letting the request through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.types import Guard, Scope
+
+from tokenlife import Claims
+
+from ._errors import AuthenticationRequired, InsufficientScope
+
+
+def _claims(scope: Scope) -> Claims:
+    claims = scope.get("auth")
+    if not isinstance(claims, Claims):
+        raise AuthenticationRequired("route_not_authenticated")
+    return claims
+
+
+def require_scopes(*scopes: str) -> Guard:
+    """A guard: 403 ``insufficient_scope`` unless the token carries every one of ``scopes``."""
+    needed = frozenset(scopes)
+    challenge = " ".join(sorted(needed))
+
+    def scopes_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if not needed.issubset(_claims(connection.scope).scopes):
+            raise InsufficientScope("missing_scope", scope=challenge)
+
+    return scopes_guard
+
+
+def require_fresh(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: 403 unless the token comes straight from a login (not from a refresh).
+
+    For the routes where a stolen, long-refreshed session should not be
+    enough: changing a password, deleting an account.
+    """
+    if not _claims(connection.scope).fresh:
+        raise InsufficientScope("not_fresh")
+
+
+def provide_claims(scope: Scope) -> Claims:
+    """Dependency: the verified claims of the request."""
+    return _claims(scope)
+
+
+def provide_subject(scope: Scope) -> str:
+    """Dependency: the verified subject (``sub``) of the request."""
+    return _claims(scope).subject
+
+
+__all__ = ("provide_claims", "provide_subject", "require_fresh", "require_scopes")
