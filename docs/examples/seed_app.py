@@ -1,0 +1,156 @@
+"""The seed example: a Litestar app whose whole login session is run by tokenlife.
+
+Run it with ``uvicorn docs.examples.seed_app:app`` (or ``nox -s demo -- --serve``).
+
+Settings come from the environment:
+
+- ``TOKENLIFE_SECRET``: the HS256 secret (at least 32 bytes). Unset: a random
+  one is generated at start, with a warning, so tokens die with the process.
+- ``TOKENLIFE_DB``: the SQLite file (default ``tokenlife-demo.sqlite3``).
+- ``TOKENLIFE_ACCESS_TTL``: access-token lifetime in seconds (default 900).
+- ``TOKENLIFE_GRACE``: refresh grace window in seconds (default 10).
+- ``TOKENLIFE_SECURE_COOKIES``: ``1`` (default) marks cookies ``Secure``;
+  ``0`` for plain-http local use.
+
+Routes: ``POST /login`` (test/test, or admin/admin with scope ``admin``),
+``POST /refresh``, ``POST /logout``, ``GET /protected``, ``GET /whoami``,
+``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar.openapi import OpenAPIConfig
+
+from tokenlife import Claims, KeySet, Policy, Store, TokenAuthority
+from tokenlife_litestar import (
+    CookieConfig,
+    TokenLifeConfig,
+    TokenLifePlugin,
+    require_fresh,
+    require_scopes,
+)
+
+logger = logging.getLogger("tokenlife.seed_app")
+
+#: username -> (password, scopes). A real app checks a password hash.
+USERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "test": ("test", ()),
+    "admin": ("admin", ("admin",)),
+}
+PROTECTED_TEXT = "You have access to this protected resource"
+
+
+class Credentials(msgspec.Struct):
+    username: str
+    password: str
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def _secret() -> str:
+    secret = os.environ.get("TOKENLIFE_SECRET")
+    if secret:
+        return secret
+    logger.warning(
+        "TOKENLIFE_SECRET is not set: using a random secret; tokens die with this process"
+    )
+    return secrets.token_urlsafe(48)
+
+
+def _default_store(path: str) -> Store:
+    try:
+        from tokenlife_sqlite import SQLiteStore  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # the SQLite adapter is not installed here
+        from tokenlife_memory import MemoryStore
+
+        logger.warning("tokenlife-sqlite is not installed: sessions live in memory only")
+        return MemoryStore()
+    store: Store = SQLiteStore(path)
+    return store
+
+
+def create_app(
+    *,
+    store: Store | None = None,
+    secret: str | None = None,
+    access_ttl: float | None = None,
+    grace: float | None = None,
+    secure_cookies: bool | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Litestar:
+    """The seed app; every argument left out comes from the environment."""
+    if secure_cookies is None:
+        secure_cookies = os.environ.get("TOKENLIFE_SECURE_COOKIES", "1") != "0"
+    policy = Policy(
+        access_ttl=access_ttl if access_ttl is not None else _env_float("TOKENLIFE_ACCESS_TTL", 900),
+        grace=grace if grace is not None else _env_float("TOKENLIFE_GRACE", 10),
+    )
+    if store is None:
+        store = _default_store(os.environ.get("TOKENLIFE_DB") or "tokenlife-demo.sqlite3")
+    keys = KeySet.from_secret(secret or _secret(), "HS256")
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
+    plugin = TokenLifePlugin(
+        TokenLifeConfig(
+            authority=authority,
+            cookies=CookieConfig(secure=secure_cookies),
+            refresh_path="/refresh",
+            logout_path="/logout",
+        )
+    )
+
+    @post("/login", status_code=200, exclude_from_auth=True, security=[{}])
+    async def login(request: Request[Any, Any, Any]) -> Response[Any]:
+        """Password login: the OAuth token response, and the auth cookies."""
+        try:
+            credentials = msgspec.json.decode(await request.body(), type=Credentials)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            credentials = Credentials(username="", password="")
+        password, scopes = USERS.get(credentials.username, ("", ()))
+        if not password or not hmac.compare_digest(
+            password.encode(), credentials.password.encode()
+        ):
+            return Response({"error": "invalid_grant"}, status_code=401)
+        return await plugin.login(credentials.username, scopes=scopes)
+
+    @get("/protected", media_type=MediaType.TEXT)
+    async def protected() -> str:
+        return PROTECTED_TEXT
+
+    @get("/whoami")
+    async def whoami(claims: Claims) -> dict[str, Any]:
+        return {
+            "sub": claims.subject,
+            "sid": claims.session_id,
+            "scopes": list(claims.scopes),
+            "fresh": claims.fresh,
+        }
+
+    @get("/admin", guards=[require_scopes("admin")])
+    async def admin(subject: str) -> dict[str, str]:
+        return {"message": f"hello {subject}, you are an admin"}
+
+    @get("/fresh", guards=[require_fresh])
+    async def fresh(subject: str) -> dict[str, str]:
+        return {"message": f"hello {subject}, your token comes straight from a login"}
+
+    return Litestar(
+        [login, protected, whoami, admin, fresh],
+        plugins=[plugin],
+        openapi_config=OpenAPIConfig(title="tokenlife seed app", version="0.1.0"),
+    )
+
+
+app = create_app()
