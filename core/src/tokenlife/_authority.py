@@ -42,6 +42,8 @@ from ._store import (
 logger: Final = logging.getLogger("tokenlife")
 
 _ACCESS_REQUIRED: Final = ("sub", "sid", "jti", "iat")
+#: Verified access tokens remembered by default (about 1 KiB each).
+DEFAULT_VERIFY_CACHE: Final = 16384
 _REFRESH_REQUIRED: Final = ("sub", "sid", "jti", "iat")
 #: Records are kept this long past their session's end, beyond leeway, so a
 #: late replay is still recognised as a replay rather than an unknown token.
@@ -89,6 +91,12 @@ class TokenAuthority:
     ``clock`` (seconds since the epoch) and ``ids`` (unique strings) are
     injectable so tests are deterministic; ``on_event`` receives every
     :class:`SecurityEvent` (exceptions it raises are logged, never propagated).
+
+    ``verify_cache`` bounds how many verified access-token strings are kept so
+    a token seen again skips signature and parsing. Expiry is re-checked on
+    every call and, in ``strict`` mode, so is the store: a cache hit never
+    outlives a revocation or an ``exp``. Only tokens that passed full
+    verification are remembered, so garbage cannot fill it.
     """
 
     __slots__ = (
@@ -97,6 +105,8 @@ class TokenAuthority:
         "_on_event",
         "_registered",
         "_strict",
+        "_verified",
+        "_verify_cache",
         "codec",
         "policy",
         "store",
@@ -111,8 +121,11 @@ class TokenAuthority:
         clock: Callable[[], float] = system_time,
         ids: Callable[[], str] | None = None,
         on_event: Callable[[SecurityEvent], object] | None = None,
+        verify_cache: int = DEFAULT_VERIFY_CACHE,
     ) -> None:
         policy = policy if policy is not None else Policy()
+        if verify_cache < 0:
+            raise ConfigurationError("verify_cache must be 0 (off) or a positive size")
         if not keys.can_sign:
             raise ConfigurationError("a TokenAuthority needs a KeySet that can sign")
         self.store = store
@@ -135,6 +148,8 @@ class TokenAuthority:
             self._registered["aud"] = audience if isinstance(audience, str) else list(audience)
         self._on_event = on_event
         self._strict = policy.revocation == "strict"
+        self._verified: dict[str | bytes, Claims] = {}
+        self._verify_cache = verify_cache
 
     # -- issue ------------------------------------------------------------------
 

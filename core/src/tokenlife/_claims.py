@@ -7,6 +7,8 @@ from typing import Any, Final
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from ._errors import ClaimError
+
 ACCESS_TYP: Final = "at+jwt"
 REFRESH_TYP: Final = "refresh+jwt"
 
@@ -16,13 +18,14 @@ RESERVED_CLAIMS: Final = frozenset(
 )
 
 
-class Claims(msgspec.Struct, kw_only=True, dict=True, omit_defaults=True):
+class Claims(msgspec.Struct, frozen=True, kw_only=True, dict=True, omit_defaults=True):
     """The verified payload of a token, its registered claims typed.
 
     msgspec decodes straight into this Struct, so every registered claim's
     JSON type is checked in C (``true`` is not a number, ``null`` is not a
     string). Claims tokenlife does not define are decoded only when asked for,
-    through :meth:`custom` or :meth:`get`. Treat it as read-only.
+    through :meth:`custom` or :meth:`get`. Immutable, so a verified instance
+    can be shared by every request presenting the same token.
     """
 
     exp: int | float
@@ -32,7 +35,7 @@ class Claims(msgspec.Struct, kw_only=True, dict=True, omit_defaults=True):
     jti: str | UnsetType = UNSET
     sid: str | UnsetType = UNSET
     iss: str | UnsetType = UNSET
-    aud: str | list[str] | UnsetType = UNSET
+    aud: str | tuple[str, ...] | UnsetType = UNSET
     scope: str | UnsetType = UNSET
     csrf: str | UnsetType = UNSET
     fresh: bool = False
@@ -59,14 +62,20 @@ class Claims(msgspec.Struct, kw_only=True, dict=True, omit_defaults=True):
         return tuple(self.scope.split()) if self.scope is not UNSET else ()
 
     def custom(self) -> dict[str, Any]:
-        """The claims tokenlife does not define itself (decoded on first use)."""
+        """The claims tokenlife does not define itself (decoded on first use; a copy)."""
+        # The instance dict is outside the frozen fields: the codec keeps the
+        # verified payload there, and JSON can never reach it.
         cached: dict[str, Any] | None = self.__dict__.get("_custom")
         if cached is None:
             raw = self.__dict__.get("_payload")
-            everything = msgspec.json.decode(raw) if raw is not None else {}
+            try:
+                everything = msgspec.json.decode(raw) if raw is not None else {}
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                # e.g. an integer Python refuses to build (over 4300 digits)
+                raise ClaimError("the token's custom claims cannot be decoded") from None
             cached = {k: v for k, v in everything.items() if k not in RESERVED_CLAIMS}
             self.__dict__["_custom"] = cached
-        return cached
+        return dict(cached)
 
     def get(self, name: str, default: Any = None) -> Any:
         """Any claim by name, registered or custom."""
