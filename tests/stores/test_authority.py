@@ -183,3 +183,36 @@ async def test_stateless_mode_never_reads_the_store(store: Store) -> None:
     await rig.auth.revoke_session(pair.session_id)
     claims = await rig.auth.verify(pair.access_token)  # documented trade-off
     assert claims.sub == "alice"
+
+
+async def test_verify_cache_never_outlives_revocation_or_expiry(store: Store) -> None:
+    rig = Rig(store)
+    pair = await rig.auth.issue("alice")
+    first = await rig.auth.verify(pair.access_token)
+    assert await rig.auth.verify(pair.access_token) is first, "a repeat is served from the cache"
+    await rig.auth.revoke_session(pair.session_id)
+    with pytest.raises(RevokedTokenError):
+        await rig.auth.verify(pair.access_token)
+    other = await rig.auth.issue("bob")
+    await rig.auth.verify(other.access_token)
+    rig.clock.advance(60)
+    with pytest.raises(ExpiredTokenError):
+        await rig.auth.verify(other.access_token)
+    with pytest.raises(ExpiredTokenError):
+        rig.auth.verify_stateless(other.access_token)
+
+
+async def test_verify_cache_is_bounded_and_only_holds_verified_tokens(store: Store) -> None:
+    clock = FrozenClock()
+    auth = TokenAuthority(store, keys=KEYS, policy=POLICY, clock=clock, verify_cache=2)
+    tokens = [(await auth.issue(f"user{i}")).access_token for i in range(3)]
+    for token in tokens:
+        await auth.verify(token)
+    assert len(auth._verified) == 2
+    assert tokens[0] not in auth._verified, "the oldest entry goes first"
+    with pytest.raises(SignatureError):
+        await auth.verify(tokens[2][:-2] + ("AA" if not tokens[2].endswith("AA") else "BB"))
+    assert len(auth._verified) == 2
+    off = TokenAuthority(store, keys=KEYS, policy=POLICY, clock=clock, verify_cache=0)
+    await off.verify(tokens[0])
+    assert off._verified == {}

@@ -205,14 +205,29 @@ class TokenAuthority:
         Never writes.
         """
         now = self._clock()
-        claims = self.codec.decode(token, typ=ACCESS_TYP, now=now, require=_ACCESS_REQUIRED)
+        claims = self._decode_access(token, now)
         if self._strict:
             await self._check_store(claims, now)
         return claims
 
     def verify_stateless(self, token: str | bytes) -> Claims:
         """Signature and claims only; no store. Logout takes effect at ``exp``."""
-        return self.codec.decode(token, typ=ACCESS_TYP, now=self._clock(), require=_ACCESS_REQUIRED)
+        return self._decode_access(token, self._clock())
+
+    def _decode_access(self, token: str | bytes, now: float) -> Claims:
+        cached = self._verified.get(token)
+        # nbf and iat only grow more valid with time; exp is the one to re-check.
+        if cached is not None:
+            if cached.exp > now - self.codec.leeway:
+                return cached
+            del self._verified[token]
+        claims = self.codec.decode(token, typ=ACCESS_TYP, now=now, require=_ACCESS_REQUIRED)
+        if self._verify_cache:
+            verified = self._verified
+            if len(verified) >= self._verify_cache:
+                del verified[next(iter(verified))]  # the oldest entry
+            verified[token] = claims
+        return claims
 
     async def _check_store(self, claims: Claims, now: float) -> None:
         status = await self.store.access_status(
