@@ -228,29 +228,30 @@ def _is_key_material(raw: bytes) -> bool:
     stripped = raw.strip()
     if b"-----BEGIN" in raw or is_pem_format(raw) or stripped.startswith(_SSH_PREFIXES):
         return True
-    for candidate in {raw, raw.lstrip(), raw.rstrip(), stripped}:
+    der = _der_sequence(raw.lstrip())
+    if der is not None:
         for load in _DER_LOADERS:
             try:
-                load(candidate)
+                load(der)
             except (ValueError, TypeError, UnsupportedAlgorithm):
                 continue
             return True
-    if stripped[:1] not in (b"{", b"["):
-        return False
-    try:
-        value = msgspec.json.decode(stripped)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        return False
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if "kty" in item:
-                return True
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    # A JWK or a JWKS pasted as text.
+    return stripped[:1] in (b"{", b"[") and b'"kty"' in stripped
+
+
+def _der_sequence(data: bytes) -> bytes | None:
+    """The DER SEQUENCE ``data`` starts with, if only whitespace follows it."""
+    if len(data) < 2 or data[0] != 0x30:
+        return None
+    start, length = 2, data[1]
+    if length & 0x80:
+        start += length & 0x7F
+        length = int.from_bytes(data[2:start], "big")
+    end = start + length
+    if end > len(data) or data[end:].strip():
+        return None
+    return data[:end]
 
 
 def _hmac_sign(keyed: hmac.HMAC, message: bytes) -> bytes:
