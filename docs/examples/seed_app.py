@@ -30,8 +30,10 @@ import msgspec
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.openapi import OpenAPIConfig
 
-from tokenlife import Claims, KeySet, Policy, Store, TokenAuthority
+from tokenlife import KeySet, Policy, Store, TokenAuthority
 from tokenlife_litestar import (
+    AuthClaims,
+    AuthSubject,
     CookieConfig,
     TokenLifeConfig,
     TokenLifePlugin,
@@ -94,7 +96,9 @@ def create_app(
     if secure_cookies is None:
         secure_cookies = os.environ.get("TOKENLIFE_SECURE_COOKIES", "1") != "0"
     policy = Policy(
-        access_ttl=access_ttl if access_ttl is not None else _env_float("TOKENLIFE_ACCESS_TTL", 900),
+        access_ttl=access_ttl
+        if access_ttl is not None
+        else _env_float("TOKENLIFE_ACCESS_TTL", 900),
         grace=grace if grace is not None else _env_float("TOKENLIFE_GRACE", 10),
     )
     if store is None:
@@ -130,7 +134,7 @@ def create_app(
         return PROTECTED_TEXT
 
     @get("/whoami")
-    async def whoami(claims: Claims) -> dict[str, Any]:
+    async def whoami(claims: AuthClaims) -> dict[str, Any]:
         return {
             "sub": claims.subject,
             "sid": claims.session_id,
@@ -139,11 +143,11 @@ def create_app(
         }
 
     @get("/admin", guards=[require_scopes("admin")])
-    async def admin(subject: str) -> dict[str, str]:
+    async def admin(subject: AuthSubject) -> dict[str, str]:
         return {"message": f"hello {subject}, you are an admin"}
 
     @get("/fresh", guards=[require_fresh])
-    async def fresh(subject: str) -> dict[str, str]:
+    async def fresh(subject: AuthSubject) -> dict[str, str]:
         return {"message": f"hello {subject}, your token comes straight from a login"}
 
     return Litestar(

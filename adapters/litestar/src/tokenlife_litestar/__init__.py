@@ -11,13 +11,22 @@ from ._errors import (
     InvalidToken,
     TokenLifeHTTPError,
 )
-from ._guards import provide_claims, provide_subject, require_fresh, require_scopes
+from ._guards import (
+    AuthClaims,
+    AuthSubject,
+    provide_claims,
+    provide_subject,
+    require_fresh,
+    require_scopes,
+)
 from ._middleware import TokenLifeMiddleware, compile_exclude
 from ._plugin import TokenLifePlugin
 
 __version__ = "0.1.0"
 
 __all__ = (
+    "AuthClaims",
+    "AuthSubject",
     "AuthenticationRequired",
     "CSRFFailed",
     "CookieConfig",

@@ -157,7 +157,7 @@ class Authenticator:
                 if unsafe and not constant_time_equal(csrf, claims.csrf):
                     raise CSRFFailed("csrf_mismatch")
                 near = claims.exp - self.now() <= config.implicit_refresh_window
-                if not (refresh and near):
+                if not (refresh and near and self._can_extend(refresh, claims)):
                     return claims, None
                 return await self._refresh_in_line(refresh, csrf, unsafe, keep=claims)
         if not refresh:
@@ -166,6 +166,18 @@ class Authenticator:
             # Checked before the store is touched: a forged request rotates nothing.
             raise CSRFFailed("csrf_mismatch")
         return await self._refresh_in_line(refresh, csrf, unsafe, keep=None)
+
+    def _can_extend(self, refresh: str, claims: Claims) -> bool:
+        """Would a refresh give a longer-lived access token? Not at the session's end.
+
+        Reads the refresh token's ``exp`` unverified: it only decides whether
+        to try; the refresh itself verifies everything.
+        """
+        try:
+            expires = self.authority.codec.peek_claims(refresh).get("exp")
+        except TokenError:
+            return True
+        return not isinstance(expires, (int, float)) or expires > claims.exp
 
     async def _refresh_in_line(
         self, refresh: str, csrf: str | None, unsafe: bool, keep: Claims | None

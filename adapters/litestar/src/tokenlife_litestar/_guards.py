@@ -7,15 +7,21 @@ answers 401 rather than letting the request through.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard, Scope
 
 from tokenlife import Claims
 
 from ._errors import AuthenticationRequired, InsufficientScope
+
+#: ``claims: AuthClaims`` in a handler: the verified claims (dependency ``claims``).
+AuthClaims: TypeAlias = NamedDependency[Claims]
+#: ``subject: AuthSubject`` in a handler: the verified ``sub`` (dependency ``subject``).
+AuthSubject: TypeAlias = NamedDependency[str]
 
 
 def _claims(scope: Scope) -> Claims:
@@ -57,4 +63,11 @@ def provide_subject(scope: Scope) -> str:
     return _claims(scope).subject
 
 
-__all__ = ("provide_claims", "provide_subject", "require_fresh", "require_scopes")
+__all__ = (
+    "AuthClaims",
+    "AuthSubject",
+    "provide_claims",
+    "provide_subject",
+    "require_fresh",
+    "require_scopes",
+)
