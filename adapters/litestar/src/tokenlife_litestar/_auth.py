@@ -74,7 +74,7 @@ def constant_time_equal(given: str | None, expected: object) -> bool:
 class Authenticator:
     """Turns a request scope into verified :class:`Claims` (and maybe fresh cookies)."""
 
-    __slots__ = ("_csrf_header", "authority", "config", "jar", "now", "verify")
+    __slots__ = ("_csrf_header", "_window", "authority", "config", "jar", "now", "verify")
 
     def __init__(self, config: TokenLifeConfig) -> None:
         self.config = config
@@ -83,6 +83,9 @@ class Authenticator:
         self.verify = Verifier(config.authority, self.now, config.verified_cache_size)
         cookies = config.cookies
         self.jar = CookieJar(cookies, config.refresh_cookie_path) if cookies is not None else None
+        # A window as long as the token itself would refresh on every request.
+        window = cookies.implicit_refresh_window if cookies is not None else 0.0
+        self._window = min(window, config.authority.policy.access_ttl / 2)
         self._csrf_header = (
             cookies.csrf_header.lower().encode("latin-1") if cookies is not None else b""
         )
@@ -156,7 +159,7 @@ class Authenticator:
             else:
                 if unsafe and not constant_time_equal(csrf, claims.csrf):
                     raise CSRFFailed("csrf_mismatch")
-                near = claims.exp - self.now() <= config.implicit_refresh_window
+                near = claims.exp - self.now() <= self._window
                 if not (refresh and near and self._can_extend(refresh, claims)):
                     return claims, None
                 return await self._refresh_in_line(refresh, csrf, unsafe, keep=claims)

@@ -45,7 +45,8 @@ class CookieConfig:
     #: refresh cookie is scoped to it too; without, to the refresh route only.
     path: str = "/"
     #: Refresh in-line when the access cookie is missing, expired, or this
-    #: close to expiry and a refresh cookie is present.
+    #: close to expiry (at most half the access-token lifetime) and a refresh
+    #: cookie is present.
     implicit_refresh: bool = True
     implicit_refresh_window: float = 60.0
 

@@ -1,0 +1,147 @@
+"""The seed example's contract (tests outside this repository rely on it) and the demo."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from tests.litestar.conftest import PROTECTED, ROOT, MemoryStore
+
+EXAMPLES = ROOT / "docs" / "examples"
+
+
+@pytest.fixture
+def seed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ModuleType]:
+    monkeypatch.setenv("TOKENLIFE_SECRET", "seed-contract-secret-0123456789abcdefghij")
+    monkeypatch.setenv("TOKENLIFE_DB", str(tmp_path / "seed.sqlite3"))
+    monkeypatch.setenv("TOKENLIFE_SECURE_COOKIES", "0")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    sys.modules.pop("seed_app", None)
+    yield importlib.import_module("seed_app")
+    sys.modules.pop("seed_app", None)
+
+
+@pytest.fixture
+def client(seed: ModuleType) -> Iterator[TestClient[Litestar]]:
+    with TestClient(seed.create_app(store=MemoryStore())) as opened:
+        yield opened
+
+
+def _login(client: TestClient[Litestar], user: str, password: str) -> Any:
+    return client.post("/login", json={"username": user, "password": password})
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_module_exposes_an_app(seed: ModuleType) -> None:
+    assert isinstance(seed.app, Litestar)
+
+
+def test_login(client: TestClient[Litestar]) -> None:
+    response = _login(client, "test", "test")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    assert {"tl_access", "tl_refresh", "tl_csrf"} <= set(client.cookies)
+    for user, password in [("test", "nope"), ("nobody", "test"), ("admin", "test"), ("", "")]:
+        assert _login(client, user, password).status_code == 401
+    assert client.post("/login", content=b"not json").status_code == 401
+    assert client.post("/login", json={"username": "test"}).status_code == 401
+
+
+def test_protected_whoami_admin_fresh(client: TestClient[Litestar]) -> None:
+    assert client.get("/protected").status_code == 401
+    client.cookies.clear()
+    pair = _login(client, "test", "test").json()
+    client.cookies.clear()
+    access = _auth(pair["access_token"])
+    response = client.get("/protected", headers=access)
+    assert (response.status_code, response.text) == (200, PROTECTED)
+    whoami = client.get("/whoami", headers=access).json()
+    assert set(whoami) == {"sub", "sid", "scopes", "fresh"}
+    assert whoami["sub"] == "test" and whoami["scopes"] == [] and whoami["fresh"] is True
+    assert client.get("/admin", headers=access).status_code == 403
+    assert client.get("/fresh", headers=access).status_code == 200
+    admin = _login(client, "admin", "admin").json()
+    client.cookies.clear()
+    assert client.get("/admin", headers=_auth(admin["access_token"])).status_code == 200
+    assert client.get("/whoami", headers=_auth(admin["access_token"])).json()["scopes"] == ["admin"]
+
+
+def test_refresh_three_ways_and_failures(client: TestClient[Litestar]) -> None:
+    pair = _login(client, "test", "test").json()
+    by_header = client.post("/refresh", headers=_auth(pair["refresh_token"]))
+    assert by_header.status_code == 200
+    assert {"access_token", "refresh_token"} <= set(by_header.json())
+    by_body = client.post("/refresh", json={"refresh_token": by_header.json()["refresh_token"]})
+    assert by_body.status_code == 200
+    by_cookie = client.post("/refresh", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
+    assert by_cookie.status_code == 200
+    fresh = client.get("/fresh", headers=_auth(by_cookie.json()["access_token"]))
+    assert fresh.status_code == 403
+    client.cookies.clear()
+    for bad in (client.post("/refresh"), client.post("/refresh", json={"refresh_token": "x"})):
+        assert bad.status_code == 401
+        assert bad.json()["error"] == "invalid_grant"
+
+
+def test_logout_with_access_or_refresh_token(client: TestClient[Litestar]) -> None:
+    for kind in ("access_token", "refresh_token"):
+        pair = _login(client, "test", "test").json()
+        client.cookies.clear()
+        response = client.post("/logout", headers=_auth(pair[kind]))
+        assert response.status_code in (200, 204)
+        assert client.get("/protected", headers=_auth(pair["access_token"])).status_code == 401
+        assert client.post("/refresh", headers=_auth(pair["refresh_token"])).status_code == 401
+
+
+def test_logout_clears_cookies(client: TestClient[Litestar]) -> None:
+    _login(client, "test", "test")
+    response = client.post("/logout", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
+    assert response.status_code in (200, 204)
+    assert not client.cookies
+    assert client.get("/protected").status_code == 401
+
+
+def test_settings_from_the_environment(
+    seed: ModuleType, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TOKENLIFE_ACCESS_TTL", "60")
+    monkeypatch.setenv("TOKENLIFE_SECURE_COOKIES", "1")
+    monkeypatch.delenv("TOKENLIFE_SECRET")
+    with caplog.at_level("WARNING"):
+        app = seed.create_app(store=MemoryStore())
+    assert any("TOKENLIFE_SECRET" in r.message for r in caplog.records)
+    with TestClient(app, base_url="https://testserver.local") as client:
+        response = _login(client, "test", "test")
+        assert response.json()["expires_in"] == 60
+        assert all("Secure" in c for c in response.headers.get_list("set-cookie"))
+
+
+def test_the_demo_walks_through(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setenv("TOKENLIFE_SECRET", "demo-test-secret-0123456789abcdefghijklmn")
+    monkeypatch.delenv("TOKENLIFE_DB", raising=False)
+    monkeypatch.setenv("TOKENLIFE_SECURE_COOKIES", "0")
+    sys.modules.pop("seed_app", None)
+    demo = importlib.import_module("demo")
+    try:
+        assert demo.main([]) == 0
+    finally:
+        sys.modules.pop("seed_app", None)
+        sys.modules.pop("demo", None)
+    out = capsys.readouterr().out
+    assert "reuse detected" in out
+    assert "Every step answered as it should." in out
