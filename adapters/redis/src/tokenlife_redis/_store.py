@@ -1,0 +1,369 @@
+"""RedisStore: the Store protocol on Redis, one Lua script per lifecycle operation.
+
+Two shapes of deployment, one key layout (see ``_keys``):
+
+- **A single server** (``redis.asyncio.Redis``): issue, refresh, strict verify,
+  revoke and revoke_session are each ONE EVALSHA — one round trip, atomic.
+  The scripts may also touch keys outside the session's slot (the subject
+  index, a denial), which a standalone server allows.
+- **Redis Cluster** (``redis.asyncio.cluster.RedisCluster``): every script
+  touches one slot only. refresh is still one script (everything it reads is
+  in the session's slot, the subject watermark included — mirrored there);
+  issue, verify and revoke split into per-slot steps (see ``_steps``).
+
+The subject watermark ("log out everywhere") is mirrored into every session
+of the subject, so a refresh never has to leave the session's slot. The
+mirror is written by revoke_subject (per session, together with the
+revocation) and copied at session creation; the creation order in cluster
+mode (session first, then index + watermark read, then mirror) leaves no
+window in which a session started before a watermark escapes it.
+
+Errors: anything redis-py raises becomes :class:`tokenlife.StoreError`, so the
+driver fails closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from types import TracebackType
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.typing import EncodableT
+
+from tokenlife import MAX_LEEWAY, StoreError
+from tokenlife.store import (
+    AccessStatus,
+    PurgeRequest,
+    RefreshDecision,
+    RefreshRecord,
+    RefreshRequest,
+    RefreshSnapshot,
+    Replay,
+    RevokeForReuse,
+    Rotate,
+    SessionRecord,
+    decide_refresh,
+)
+
+from ._codec import (
+    SESSION_FIELDS,
+    decode_record,
+    decode_session,
+    encode_record,
+    encode_session,
+    num,
+    opt_float,
+    successor_parts,
+    text,
+    watermark_of,
+)
+from ._keys import Keys
+from ._scripts import REDIS_ERRORS, Client, Scripts
+from ._steps import Steps
+
+_ACCESS_FIELDS = ("sub", "rv", "ca", "af", "wm")
+
+
+def _tag(decision: RefreshDecision) -> str:
+    """The name the refresh script gives the same decision."""
+    if isinstance(decision, Rotate):
+        return "rotate"
+    if isinstance(decision, Replay):
+        return "replay"
+    if isinstance(decision, RevokeForReuse):
+        return "reuse"
+    return decision.reason
+
+
+class RedisStore:
+    """A :class:`tokenlife.Store` on a Redis server or a Redis Cluster.
+
+    ``client`` is a ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``
+    (the store leaves a client it was given open). ``prefix`` namespaces every
+    key. Keys expire on the server's clock ``retention`` seconds (default: the
+    largest leeway a Policy allows) after the moment they stop mattering — a
+    session's absolute expiry, a denied token's ``exp`` — so a late replay is
+    still recognised within leeway; ``purge()`` removes what key expiry could not
+    (records written with a clock behind the server's).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_cluster",
+        "_keys",
+        "_owns_client",
+        "_retention",
+        "_scripts",
+        "_steps",
+    )
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        prefix: str = "tokenlife:",
+        retention: float = MAX_LEEWAY,
+        close_client: bool = False,
+    ) -> None:
+        self._cluster = isinstance(client, RedisCluster)
+        self._keys = Keys(prefix)
+        self._retention = float(retention)
+        self._scripts = Scripts(client)
+        self._owns_client = close_client
+        self._closed = False
+        self._steps = Steps(self._scripts, self._keys, cluster=self._cluster)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = "tokenlife:",
+        retention: float = MAX_LEEWAY,
+        cluster: bool = False,
+        **client_options: Any,
+    ) -> RedisStore:
+        """A store with a client of its own (closed with the store).
+
+        ``cluster=True`` connects a ``RedisCluster`` (the URL names any node).
+        Otherwise the client gets a *blocking* pool (``max_connections``,
+        default 64): a burst of callers waits for a connection instead of
+        failing. Other keyword arguments go to redis-py.
+        """
+        client: Client
+        if cluster:
+            client = RedisCluster.from_url(url, **client_options)
+        else:
+            client_options.setdefault("max_connections", 64)
+            pool = BlockingConnectionPool.from_url(url, **client_options)
+            client = Redis.from_pool(pool)
+        return cls(client, prefix=prefix, retention=retention, close_client=True)
+
+    @property
+    def client(self) -> Client:
+        """The redis-py client (for administration and tests)."""
+        return self._scripts.client
+
+    @property
+    def prefix(self) -> str:
+        return self._keys.prefix
+
+    async def __aenter__(self) -> RedisStore:
+        """Load the scripts, which also proves the server is there."""
+        try:
+            await self._scripts.load()
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis unavailable: {exc}") from exc
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Refuse further calls; close the client if the store opened it."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self.client.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the redis store is closed")
+
+    def _deadline(self, at: float) -> bytes:
+        """Epoch milliseconds at which a key stops mattering (``at`` plus retention)."""
+        return b"%d" % math.ceil((float(at) + self._retention) * 1000)
+
+    # -- the lifecycle: one script each on a single server ----------------------
+
+    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
+        self._check_open()
+        keys, sid, subject = self._keys, session.sid, session.subject
+        deadline, created = self._deadline(session.expires_at), num(session.created_at)
+        own = [keys.session(sid), keys.family(sid)]
+        args: list[EncodableT] = [deadline, sid, created, num(session.expires_at), first.jti]
+        args += (encode_record(first), *encode_session(session))
+        try:
+            if not self._cluster:
+                shared = [keys.index(subject), keys.watermark(subject), keys.session_queue]
+                created_now = await self._scripts.run(self._scripts.create, own + shared, args)
+            else:
+                created_now = await self._scripts.run(self._scripts.create, own, args)
+                if created_now:
+                    await self._steps.attach(session, deadline)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to create a session: {exc}") from exc
+        if not created_now:
+            raise StoreError("a session or refresh token with this id already exists")
+
+    async def refresh(self, request: RefreshRequest) -> RefreshDecision:
+        self._check_open()
+        sid, now = request.sid, num(request.now)
+        head, tail, rotated = successor_parts(
+            request.jti, sid, request.subject, now, request.successor_jti
+        )
+        args = (
+            request.jti,
+            sid,
+            request.subject,
+            now,
+            num(request.grace),
+            request.successor_jti,
+            head,
+            tail,
+            rotated,
+            num(request.now + request.refresh_ttl),
+            num(float(int(request.now))) if request.raise_access_floor else b"",
+        )
+        keys = (self._keys.session(sid), self._keys.family(sid))
+        try:
+            code, raw, raw_successor, fields = await self._scripts.run(
+                self._scripts.refresh, keys, args
+            )
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to refresh: {exc}") from exc
+        code = text(code)
+        if code == "collision":
+            raise StoreError("successor id collision")
+        record = None if raw is None else decode_record(request.jti, raw)
+        successor = None
+        if raw_successor is not None and record is not None and record.successor_jti is not None:
+            successor = decode_record(record.successor_jti, raw_successor)
+        snapshot = RefreshSnapshot(
+            record=record,
+            session=decode_session(fields),
+            successor=successor,
+            revoked_before=watermark_of(fields),
+        )
+        # The script decided and wrote; the rules, run on what it read, must agree.
+        decision = decide_refresh(snapshot, request)
+        if _tag(decision) != code:
+            raise StoreError(f"refresh script decided {code!r}, the rules {_tag(decision)!r}")
+        return decision
+
+    async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
+        self._check_open()
+        keys = self._keys
+        try:
+            if not self._cluster:
+                reply = await self._scripts.run(
+                    self._scripts.access, (keys.session(sid), keys.denial(jti)), ()
+                )
+                denied, sub, rv, ca, af, wm = reply
+            else:
+                client = self.client
+                (sub, rv, ca, af, wm), denied = await asyncio.gather(
+                    client.hmget(keys.session(sid), _ACCESS_FIELDS),
+                    client.exists(keys.denial(jti)),
+                )
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed an access check: {exc}") from exc
+        if sub is None or text(sub) != subject:
+            return AccessStatus(denied=bool(denied), session_found=False)
+        return AccessStatus(
+            denied=bool(denied),
+            session_found=True,
+            session_revoked=rv is not None,
+            session_created_at=float(ca),
+            access_floor=float(af),
+            revoked_before=opt_float(wm),
+        )
+
+    async def revoke_session(
+        self,
+        sid: str,
+        *,
+        now: float,
+        reason: str,
+        deny: tuple[str, float] | None = None,
+    ) -> SessionRecord | None:
+        self._check_open()
+        keys, scripts = self._keys, self._scripts
+        own: list[str] = [keys.session(sid)]
+        args: list[bytes | str] = [num(now), reason]
+        try:
+            if deny is None:
+                fields = await scripts.run(scripts.revoke, own, args)
+            elif not self._cluster:
+                own += (keys.denial(deny[0]), keys.denial_queue)
+                args += (deny[0], num(deny[1]), self._deadline(deny[1]))
+                fields = await scripts.run(scripts.revoke, own, args)
+            else:
+                fields, _ = await asyncio.gather(
+                    scripts.run(scripts.revoke, own, args), self._deny(*deny)
+                )
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to revoke a session: {exc}") from exc
+        return None if fields is None else decode_session(fields)
+
+    async def deny_access(self, jti: str, *, until: float) -> None:
+        self._check_open()
+        try:
+            await self._deny(jti, until)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to deny a token: {exc}") from exc
+
+    async def _deny(self, jti: str, until: float) -> None:
+        keys, scripts = self._keys, self._scripts
+        args = (jti, num(until), self._deadline(until))
+        if not self._cluster:
+            await scripts.run(scripts.deny, (keys.denial(jti), keys.denial_queue), args)
+        else:
+            await asyncio.gather(
+                scripts.run(scripts.deny, (keys.denial(jti),), args),
+                self.client.zadd(keys.denial_queue, {jti: num(until)}, gt=True),
+            )
+
+    # -- subject-wide and housekeeping: per-slot steps (see _steps) ------------
+
+    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+        self._check_open()
+        try:
+            return await self._steps.revoke(subject, now=now, reason=reason)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to revoke a subject: {exc}") from exc
+
+    async def sessions(self, subject: str) -> list[SessionRecord]:
+        self._check_open()
+        try:
+            return await self._steps.sessions(subject)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to list sessions: {exc}") from exc
+
+    async def purge(self, request: PurgeRequest) -> int:
+        self._check_open()
+        try:
+            return await self._steps.purge(request)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to purge: {exc}") from exc
+
+    # -- reads ----------------------------------------------------------------------
+
+    async def session(self, sid: str) -> SessionRecord | None:
+        self._check_open()
+        try:
+            fields = await self.client.hmget(self._keys.session(sid), SESSION_FIELDS)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to read a session: {exc}") from exc
+        return decode_session(fields)
+
+    async def refresh_record(self, jti: str) -> RefreshRecord | None:
+        """A diagnostic read: records are filed under their session, so without
+        the sid this looks through every session the store still tracks."""
+        self._check_open()
+        try:
+            return await self._steps.find_record(jti)
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"redis failed to read a refresh record: {exc}") from exc
+
+
+__all__ = ("RedisStore",)
