@@ -67,7 +67,7 @@ def non_canonical(segment: str) -> str | None:
 def sign_segments(key: Key, header_segment: str, payload_segment: str) -> str:
     """Sign two already-encoded segments exactly as given."""
     signing_input = f"{header_segment}.{payload_segment}"
-    return f"{signing_input}.{b64(key.sign(signing_input.encode('ascii')))}"
+    return f"{signing_input}.{b64(key.sign(signing_input.encode('utf-8')))}"
 
 
 def sign_raw(
