@@ -1,0 +1,171 @@
+"""The benchmark page's chart and table, from one ``python -m tests.bench --json`` run.
+
+    python -m tests.bench --json run.json      # or: nox -s bench -- --json run.json
+    python docs/bench/plot.py run.json         # writes docs/bench/results.json and speed.svg
+
+The chart is plain SVG written by hand: no plotting library to install. The
+site's table is rendered from the same ``results.json`` at build time, so the
+chart and the table always show the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+from xml.sax.saxutils import escape
+
+HERE: Final = Path(__file__).resolve().parent
+RESULTS: Final = HERE / "results.json"
+CHART: Final = HERE / "speed.svg"
+
+TIMES: Final = "\N{MULTIPLICATION SIGN}"
+WIDTH: Final = 760
+LABEL: Final = 220  # the contender-name column
+BARS: Final = 450  # the bar area
+ROW: Final = 18
+TITLE: Final = 22
+GAP: Final = 10
+TOP: Final = 46
+OURS: Final = "#2e7d6b"
+THEIRS: Final = "#9aa5b1"
+#: Contenders that are other libraries; every other row is a tokenlife variant.
+PEERS: Final = ("PyJWT", "Litestar", "AuthX")
+
+
+def load(path: Path = RESULTS) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def measured(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The groups that ran (not skipped, no error)."""
+    return [g for g in data["groups"] if g.get("skipped") is None and g.get("error") is None]
+
+
+def _time(us: float) -> str:
+    return f"{us:,.2f}" if us < 100 else f"{us:,.1f}" if us < 10_000 else f"{us:,.0f}"
+
+
+def _rate(ops: float) -> str:
+    return f"{ops:,.0f}" if ops >= 10 else f"{ops:.2f}"
+
+
+def markdown_table(data: Mapping[str, Any]) -> str:
+    """The run as the Markdown table ``nox -s bench`` prints."""
+    rows = [
+        "| group | contender | µs/op | ops/s | vs baseline | spread |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for group in data["groups"]:
+        if group.get("skipped") is not None or group.get("error") is not None:
+            status = "skipped" if group.get("skipped") is not None else "error"
+            rows.append(f"| {group['title']} | _{status}_ | | | | |")
+            continue
+        for i, row in enumerate(group["contenders"]):
+            ratio = f"{row['ratio']:.2f}{TIMES}"
+            if row["name"] == group["baseline"]:
+                ratio += " (baseline)"
+            rows.append(
+                f"| {group['title'] if i == 0 else ''} | {row['name']} | "
+                f"{_time(row['us_per_op'])} | {_rate(row['ops_per_s'])} | {ratio} | "
+                f"±{row['spread'] * 50:.0f}% |"
+            )
+    return "\n".join(rows)
+
+
+def environment(data: Mapping[str, Any]) -> str:
+    """One line saying where and with what the run was measured."""
+    env = data["environment"]
+    packages = ", ".join(f"{name} {version}" for name, version in env["packages"].items())
+    return (
+        f"{env['python']} on {env['platform']}, {env['cpus']} CPUs; "
+        f"{env['rounds']} interleaved rounds of ~{env['batch_seconds'] * 1000:.0f} ms batches; "
+        f"{packages}."
+    )
+
+
+def svg(data: Mapping[str, Any]) -> str:
+    """Each group's contenders as bars of their speed relative to the group's baseline."""
+    groups = measured(data)
+    top = max((row["ratio"] for g in groups for row in g["contenders"]), default=1.0)
+    scale = BARS / max(top * 1.08, 1.0)
+    height = TOP + sum(TITLE + ROW * len(g["contenders"]) + GAP for g in groups) + 10
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="system-ui, sans-serif" font-size="12" '
+        'role="img" aria-labelledby="title">',
+        '<title id="title">Speed relative to each group\'s baseline (higher is faster)</title>',
+        f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{LABEL}" y="18" font-size="13" font-weight="600" fill="#222">'
+        "Speed relative to each group's baseline (higher is faster)</text>",
+    ]
+    one = LABEL + scale
+    y = TOP
+    for group in groups:
+        out.append(
+            f'<text x="8" y="{y + 14}" font-weight="600" fill="#222">'
+            f"{escape(group['title'])}</text>"
+        )
+        y += TITLE
+        for row in group["contenders"]:
+            colour = THEIRS if row["name"].startswith(PEERS) else OURS
+            width = max(row["ratio"] * scale, 1.0)
+            out += [
+                f'<text x="{LABEL - 8}" y="{y + 13}" text-anchor="end" fill="#333">'
+                f"{escape(row['name'])}</text>",
+                f'<rect x="{LABEL}" y="{y + 3}" width="{width:.1f}" height="{ROW - 5}" '
+                f'fill="{colour}"/>',
+                f'<text x="{LABEL + width + 6:.1f}" y="{y + 13}" fill="#333">'
+                f"{row['ratio']:.2f}{TIMES}</text>",
+            ]
+            y += ROW
+        y += GAP
+    out.append(
+        f'<line x1="{one:.1f}" y1="{TOP - 6}" x2="{one:.1f}" y2="{y}" stroke="#555" '
+        'stroke-dasharray="3 3"/>'
+    )
+    out.append(f'<text x="{one + 4:.1f}" y="{TOP - 10}" fill="#555">1{TIMES} (baseline)</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def trimmed(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the site needs from a run: the environment and every group's rows."""
+    keep = ("name", "us_per_op", "ops_per_s", "ratio", "spread")
+    return {
+        "environment": data["environment"],
+        "quick": data.get("quick", False),
+        "groups": [
+            {
+                "title": g["title"],
+                "baseline": g["baseline"],
+                "rounds": g.get("rounds"),
+                "skipped": g.get("skipped"),
+                "error": g.get("error"),
+                "contenders": [{k: row[k] for k in keep} for row in g.get("contenders", ())],
+                "targets": g.get("targets", []),
+            }
+            for g in data["groups"]
+        ],
+    }
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    data = trimmed(load(Path(argv[0])))
+    if data["quick"]:
+        print("refusing a --quick run: it is a smoke test, not a measurement", file=sys.stderr)
+        return 1
+    RESULTS.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    CHART.write_text(svg(data), encoding="utf-8")
+    print(f"wrote {RESULTS.name} and {CHART.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

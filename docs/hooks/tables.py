@@ -1,0 +1,81 @@
+"""MkDocs hook: tables generated at build time from the code and from a benchmark run.
+
+Markers, each on a line of its own:
+
+- ``<!-- errors -->``: every public tokenlife error class, its ``code`` and meaning;
+- ``<!-- bench: table -->``, ``<!-- bench: environment -->``: the run in
+  ``docs/bench/results.json`` (the same run ``docs/bench/speed.svg`` shows).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final
+
+import tokenlife
+
+MARKER: Final = re.compile(r"^<!--\s*(?P<name>errors|bench:\s*[a-z]+)\s*-->[ \t]*$", re.MULTILINE)
+PLOT: Final = Path(__file__).resolve().parents[1] / "bench" / "plot.py"
+
+
+def _plot() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("tokenlife_docs_bench_plot", PLOT)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {PLOT}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def error_classes() -> list[tuple[int, type[tokenlife.TokenLifeError]]]:
+    """``(depth, class)`` for every public error, depth-first from ``TokenLifeError``."""
+    public = {
+        obj
+        for name in tokenlife.__all__
+        if inspect.isclass(obj := getattr(tokenlife, name))
+        and issubclass(obj, tokenlife.TokenLifeError)
+    }
+    found: list[tuple[int, type[tokenlife.TokenLifeError]]] = []
+
+    def walk(cls: type[tokenlife.TokenLifeError], depth: int) -> None:
+        found.append((depth, cls))
+        for sub in sorted(cls.__subclasses__(), key=lambda c: c.__name__):
+            if sub in public:
+                walk(sub, depth + 1)
+
+    walk(tokenlife.TokenLifeError, 0)
+    return found
+
+
+def errors_table() -> str:
+    rows = ["| error | `code` | meaning |", "|---|---|---|"]
+    for depth, cls in error_classes():
+        indent = "&nbsp;&nbsp;&nbsp;&nbsp;" * depth
+        meaning = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+        rows.append(f"| {indent}`{cls.__name__}` | `{cls.code}` | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def render(name: str) -> str:
+    name = re.sub(r"\s+", "", name)
+    if name == "errors":
+        return errors_table()
+    plot = _plot()
+    data = plot.load()
+    if name == "bench:table":
+        return str(plot.markdown_table(data)) + "\n"
+    if name == "bench:environment":
+        return str(plot.environment(data)) + "\n"
+    raise ValueError(f"unknown table marker {name!r}")
+
+
+def expand(markdown: str) -> str:
+    return MARKER.sub(lambda match: render(match["name"]), markdown)
+
+
+def on_page_markdown(markdown: str, /, **_: Any) -> str:
+    return expand(markdown)
