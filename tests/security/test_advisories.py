@@ -462,3 +462,14 @@ def test_ecdsa_psychic_signature_is_rejected(es: _forge.Material) -> None:
     header, payload, _ = _forge.split(codec_for(es).encode(claims()))
     for zero in (bytes(64), bytes(32) + (1).to_bytes(32, "big"), bytes(72)):
         assert isinstance(reject(codec_for(es), f"{header}.{payload}.{b64(zero)}"), SignatureError)
+
+
+@pytest.mark.parametrize("material", ["hs", "ed", "es", "rs"])
+def test_signatures_of_any_length_or_value(material: str, request: pytest.FixtureRequest) -> None:
+    """Wrong-sized, zero, all-ones and over-modulus signatures: a SignatureError, nothing else."""
+    mat: _forge.Material = request.getfixturevalue(material)
+    header, payload, _ = _forge.split(codec_for(mat).encode(claims()))
+    for size in (1, 31, 32, 63, 64, 65, 96, 255, 256, 257, 512):
+        for fill in (b"\x00", b"\xff", b"\x01"):
+            forged = f"{header}.{payload}.{b64(fill * size)}"
+            assert isinstance(reject(codec_for(mat), forged), SignatureError)

@@ -37,10 +37,12 @@ def codec(hs: _forge.Material) -> Codec:
     return Codec(hs.keys, issuer=ISS, audience=AUD, leeway=LEEWAY)
 
 
-@pytest.fixture(scope="module", params=["hs", "ed", "es"])
+@pytest.fixture(scope="module", params=["hs", "ed", "es", "rs"])
 def world(request: pytest.FixtureRequest) -> World:
     material: _forge.Material = request.getfixturevalue(request.param)
-    impostor = {"hs": _forge.hs256, "ed": _forge.eddsa, "es": _forge.es256}[request.param]
+    impostor = {"hs": _forge.hs256, "ed": _forge.eddsa, "es": _forge.es256, "rs": _forge.rs256}[
+        request.param
+    ]
     return World(
         material=material,
         impostor=impostor(kid=material.key.kid),
