@@ -1,0 +1,226 @@
+"""The operations, as synchronous jobs run on the connection's thread inside a batch.
+
+Each job applies the core's rules, never its own: ``refresh`` reads the
+snapshot, asks :func:`tokenlife.store.decide_refresh` and writes exactly what
+the decision says; the revocations write what
+:func:`tokenlife.store.revoke_record` returns. Writes run under the write
+lock (``BEGIN IMMEDIATE``, taken by the batch), so read-decide-write is one
+atomic step across threads and processes; the conditional UPDATEs are a
+second line of defence, and the partial unique index a third.
+
+Every write that changes what the strict access check would answer is
+logged (:meth:`Tx.log`) for other processes and applied to this process's
+cache after COMMIT (:meth:`Tx.after`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import partial
+
+from tokenlife import StoreError
+from tokenlife.store import (
+    PurgeRequest,
+    RefreshDecision,
+    RefreshRecord,
+    RefreshRequest,
+    RevokeForReuse,
+    Rotate,
+    SessionRecord,
+    decide_refresh,
+    revoke_record,
+)
+
+from . import _rows as rows
+from ._batch import Tx
+from ._cache import (
+    DENIAL,
+    DENIALS_PURGED,
+    SESSION,
+    SESSIONS_PURGED,
+    WATERMARK,
+    WATERMARKS_PURGED,
+    Entry,
+)
+
+_PURGE_PICK = (
+    "SELECT sid, expires_at FROM sessions WHERE expires_at <= ? ORDER BY expires_at, sid LIMIT ?"
+)
+
+# -- writes ---------------------------------------------------------------------------
+
+
+def create_session(tx: Tx, session: SessionRecord, first: RefreshRecord) -> None:
+    try:
+        tx.conn.execute(rows.INSERT_SESSION, rows.session_row(session))
+        tx.conn.execute(rows.INSERT_REFRESH, rows.refresh_row(first))
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"a session or refresh token with this id already exists ({exc})") from exc
+    tx.after(partial(tx.cache.put_session, session))
+
+
+def refresh(tx: Tx, request: RefreshRequest) -> RefreshDecision:
+    row = tx.conn.execute(rows.SNAPSHOT, (request.jti, request.subject)).fetchone()
+    snapshot = rows.snapshot_from(row)
+    decision = decide_refresh(snapshot, request)
+    if isinstance(decision, Rotate):
+        assert snapshot.session is not None  # a Rotate comes from a stored session
+        _rotate(tx, decision, snapshot.session)
+    elif isinstance(decision, RevokeForReuse):
+        assert snapshot.session is not None
+        _revoke(tx, snapshot.session, decision.session)
+    return decision
+
+
+def _rotate(tx: Tx, decision: Rotate, before: SessionRecord) -> None:
+    conn = tx.conn
+    parent, successor, session = decision.parent, decision.successor, decision.session
+    marked = conn.execute(
+        rows.MARK_ROTATED,
+        (rows.STATE_CODES[parent.state], parent.rotated_at, parent.successor_jti, parent.jti),
+    )
+    if marked.rowcount != 1:  # impossible under the write lock; refuse rather than fork
+        raise StoreError("the refresh record was not ACTIVE any more")
+    try:
+        conn.execute(rows.INSERT_REFRESH, rows.refresh_row(successor))
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"successor id collision ({exc})") from exc
+    conn.execute(
+        rows.UPDATE_SESSION,
+        (
+            session.current_jti,
+            session.refreshed_at,
+            session.access_floor,
+            session.revoked_at,
+            session.revoked_reason,
+            session.sid,
+        ),
+    )
+    if session.access_floor != before.access_floor:
+        tx.log(SESSION, session.sid)
+    tx.after(partial(tx.cache.put_session, session))
+
+
+def _revoke(tx: Tx, before: SessionRecord, after: SessionRecord) -> None:
+    """Write a revocation ``revoke_record`` decided; nothing if it changed nothing."""
+    if after.revoked_at == before.revoked_at and after.revoked_reason == before.revoked_reason:
+        return
+    tx.conn.execute(rows.REVOKE_SESSION, (after.revoked_at, after.revoked_reason, after.sid))
+    tx.log(SESSION, after.sid)
+    tx.after(partial(tx.cache.put_session, after))
+
+
+def revoke_session(
+    tx: Tx, sid: str, now: float, reason: str, deny: tuple[str, float] | None
+) -> SessionRecord | None:
+    conn = tx.conn
+    if deny is not None:
+        jti, until = deny
+        conn.execute(rows.DENY_REPLACE, (jti, until))
+        tx.log(DENIAL, jti, until)
+        tx.after(partial(tx.cache.denied.__setitem__, jti, until))
+    session = _session(conn, sid)
+    if session is None:
+        return None
+    revoked = revoke_record(session, now=now, reason=reason)
+    _revoke(tx, session, revoked)
+    return revoked
+
+
+def revoke_subject(tx: Tx, subject: str, now: float, reason: str) -> int:
+    conn = tx.conn
+    conn.execute(rows.RAISE_WATERMARK, (subject, now))
+    (mark,) = conn.execute(
+        "SELECT revoked_before FROM watermarks WHERE subject = ?", (subject,)
+    ).fetchone()
+    tx.log(WATERMARK, subject, mark)
+    tx.after(partial(tx.cache.marks.__setitem__, subject, mark))
+    count = 0
+    for row in conn.execute(rows.SELECT_OPEN_SESSIONS_OF, (subject,)).fetchall():
+        session = rows.session_from(row)
+        assert session is not None
+        _revoke(tx, session, revoke_record(session, now=now, reason=reason))
+        count += 1
+    return count
+
+
+def deny_access(tx: Tx, jti: str, until: float) -> None:
+    conn = tx.conn
+    conn.execute(rows.DENY_EXTEND, (jti, until))
+    (stored,) = conn.execute("SELECT until FROM denials WHERE jti = ?", (jti,)).fetchone()
+    tx.log(DENIAL, jti, stored)
+    tx.after(partial(tx.cache.denied.__setitem__, jti, stored))
+
+
+def purge(tx: Tx, request: PurgeRequest) -> int:
+    """At most ``limit`` sessions (earliest expiry first) with their records, then
+    every stale denial and watermark (few by nature). Bounded, so no batch holds
+    the write lock for long; the driver calls again until a call comes up short."""
+    conn, cache = tx.conn, tx.cache
+    picked = conn.execute(_PURGE_PICK, (request.sessions_before, max(request.limit, 0))).fetchall()
+    if picked:
+        sids = [(sid,) for sid, _ in picked]
+        conn.executemany("DELETE FROM refresh WHERE sid = ?", sids)
+        conn.executemany("DELETE FROM sessions WHERE sid = ?", sids)
+        tx.log(SESSIONS_PURGED, None, picked[-1][1])
+        for (sid,) in sids:
+            tx.after(partial(cache.evict, sid))
+    before = request.denials_before
+    if conn.execute("DELETE FROM denials WHERE until <= ?", (before,)).rowcount:
+        tx.log(DENIALS_PURGED, None, before)
+        tx.after(partial(cache.drop_denials, before))
+    before = request.watermarks_before
+    if conn.execute("DELETE FROM watermarks WHERE revoked_before <= ?", (before,)).rowcount:
+        tx.log(WATERMARKS_PURGED, None, before)
+        tx.after(partial(cache.drop_marks, before))
+    return len(picked)
+
+
+# -- reads ----------------------------------------------------------------------------
+
+
+def _session(conn: sqlite3.Connection, sid: str) -> SessionRecord | None:
+    row = conn.execute(rows.SELECT_SESSION, (sid,)).fetchone()
+    return None if row is None else rows.session_from(row)
+
+
+def session(tx: Tx, sid: str) -> SessionRecord | None:
+    return _session(tx.conn, sid)
+
+
+def refresh_record(tx: Tx, jti: str) -> RefreshRecord | None:
+    row = tx.conn.execute(rows.SELECT_REFRESH, (jti,)).fetchone()
+    return None if row is None else rows.refresh_from(row)
+
+
+def sessions(tx: Tx, subject: str) -> list[SessionRecord]:
+    found = [rows.session_from(row) for row in tx.conn.execute(rows.SELECT_SESSIONS_OF, (subject,))]
+    return [s for s in found if s is not None]
+
+
+def access_entry(tx: Tx, sid: str) -> Entry | None:
+    """A cache miss of the strict check: read the session, and cache what was read."""
+    entry = tx.cache.read(tx.conn, sid)
+    if entry is not None:
+        tx.after(partial(tx.cache.put, sid, entry))
+    return entry
+
+
+def sync(tx: Tx) -> None:
+    """Catch the cache up with other processes' commits (the staleness bound)."""
+    tx.cache.sync(tx.conn)
+
+
+__all__ = (
+    "access_entry",
+    "create_session",
+    "deny_access",
+    "purge",
+    "refresh",
+    "refresh_record",
+    "revoke_session",
+    "revoke_subject",
+    "session",
+    "sessions",
+    "sync",
+)

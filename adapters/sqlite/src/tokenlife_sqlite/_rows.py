@@ -1,0 +1,199 @@
+"""Records to rows and back, and the SQL that moves them.
+
+Times are REAL columns: an IEEE double goes in and comes out unchanged.
+``access_claims`` and ``metadata`` are JSON (msgspec) in BLOB columns, with
+NULL for the common empty dict; a refresh record's state is 0 (ACTIVE) or 1
+(ROTATED). Column lists are spelled once here so a statement and the
+function reading its rows cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import msgspec
+
+from tokenlife.store import RefreshRecord, RefreshSnapshot, RefreshState, SessionRecord
+
+SESSION_COLUMNS: Final = (
+    "sid, subject, created_at, expires_at, current_jti, refreshed_at, access_floor, "
+    "revoked_at, revoked_reason, access_claims, metadata"
+)
+REFRESH_COLUMNS: Final = (
+    "jti, sid, subject, issued_at, expires_at, parent_jti, state, rotated_at, successor_jti"
+)
+_SESSION_WIDTH: Final = 11
+_REFRESH_WIDTH: Final = 9
+
+STATES: Final = (RefreshState.ACTIVE, RefreshState.ROTATED)
+STATE_CODES: Final = {RefreshState.ACTIVE: 0, RefreshState.ROTATED: 1}
+
+_encode = msgspec.json.Encoder().encode
+_decode_claims = msgspec.json.Decoder(dict[str, Any]).decode
+_decode_metadata = msgspec.json.Decoder(dict[str, str]).decode
+
+
+def _prefixed(columns: str, alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+# -- statements ---------------------------------------------------------------------
+
+# Every f-string here interpolates only the constant column lists above.
+INSERT_SESSION: Final = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
+INSERT_REFRESH: Final = f"INSERT INTO refresh ({REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
+SELECT_SESSION: Final = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE sid = ?"  # noqa: S608
+SELECT_REFRESH: Final = f"SELECT {REFRESH_COLUMNS} FROM refresh WHERE jti = ?"  # noqa: S608
+SELECT_SESSIONS_OF: Final = (
+    f"SELECT {SESSION_COLUMNS} FROM sessions WHERE subject = ? ORDER BY created_at, sid"  # noqa: S608
+)
+SELECT_OPEN_SESSIONS_OF: Final = (
+    f"SELECT {SESSION_COLUMNS} FROM sessions "  # noqa: S608
+    "WHERE subject = ? AND revoked_at IS NULL ORDER BY created_at, sid"
+)
+#: Everything decide_refresh needs, in one statement that always returns one
+#: row: the record, its session, its successor, and the subject's watermark.
+SNAPSHOT: Final = (
+    f"SELECT {_prefixed(REFRESH_COLUMNS, 'r')}, {_prefixed(SESSION_COLUMNS, 's')}, "  # noqa: S608
+    f"{_prefixed(REFRESH_COLUMNS, 'n')}, "
+    "(SELECT revoked_before FROM watermarks WHERE subject = q.subject) "
+    "FROM (SELECT ? AS jti, ? AS subject) AS q "
+    "LEFT JOIN refresh AS r ON r.jti = q.jti "
+    "LEFT JOIN sessions AS s ON s.sid = r.sid "
+    "LEFT JOIN refresh AS n ON n.jti = r.successor_jti"
+)
+#: The compare-and-swap of a rotation: only an ACTIVE record moves.
+MARK_ROTATED: Final = (
+    "UPDATE refresh SET state = ?, rotated_at = ?, successor_jti = ? WHERE jti = ? AND state = 0"
+)
+UPDATE_SESSION: Final = (
+    "UPDATE sessions SET current_jti = ?, refreshed_at = ?, access_floor = ?, "
+    "revoked_at = ?, revoked_reason = ? WHERE sid = ?"
+)
+REVOKE_SESSION: Final = (
+    "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE sid = ? AND revoked_at IS NULL"
+)
+ACCESS_ROW: Final = "SELECT subject, created_at, access_floor, revoked_at IS NOT NULL, expires_at FROM sessions WHERE sid = ?"  # noqa: E501
+#: A revoke's denial replaces an earlier one; ``deny_access`` only ever extends.
+DENY_REPLACE: Final = (
+    "INSERT INTO denials (jti, until) VALUES (?, ?) "
+    "ON CONFLICT (jti) DO UPDATE SET until = excluded.until"
+)
+DENY_EXTEND: Final = (
+    "INSERT INTO denials (jti, until) VALUES (?, ?) "
+    "ON CONFLICT (jti) DO UPDATE SET until = max(until, excluded.until)"
+)
+RAISE_WATERMARK: Final = (
+    "INSERT INTO watermarks (subject, revoked_before) VALUES (?, ?) "
+    "ON CONFLICT (subject) DO UPDATE SET revoked_before = max(revoked_before, excluded.revoked_before)"  # noqa: E501
+)
+
+
+# -- rows -> records ------------------------------------------------------------------
+
+
+def session_from(row: Sequence[Any], at: int = 0) -> SessionRecord | None:
+    if row[at] is None:
+        return None
+    claims, metadata = row[at + 9], row[at + 10]
+    return SessionRecord(
+        sid=row[at],
+        subject=row[at + 1],
+        created_at=row[at + 2],
+        expires_at=row[at + 3],
+        current_jti=row[at + 4],
+        refreshed_at=row[at + 5],
+        access_floor=row[at + 6],
+        revoked_at=row[at + 7],
+        revoked_reason=row[at + 8],
+        access_claims={} if claims is None else _decode_claims(claims),
+        metadata={} if metadata is None else _decode_metadata(metadata),
+    )
+
+
+def refresh_from(row: Sequence[Any], at: int = 0) -> RefreshRecord | None:
+    if row[at] is None:
+        return None
+    return RefreshRecord(
+        jti=row[at],
+        sid=row[at + 1],
+        subject=row[at + 2],
+        issued_at=row[at + 3],
+        expires_at=row[at + 4],
+        parent_jti=row[at + 5],
+        state=STATES[row[at + 6]],
+        rotated_at=row[at + 7],
+        successor_jti=row[at + 8],
+    )
+
+
+def snapshot_from(row: Sequence[Any]) -> RefreshSnapshot:
+    session_at = _REFRESH_WIDTH
+    successor_at = session_at + _SESSION_WIDTH
+    return RefreshSnapshot(
+        record=refresh_from(row),
+        session=session_from(row, session_at),
+        successor=refresh_from(row, successor_at),
+        revoked_before=row[successor_at + _REFRESH_WIDTH],
+    )
+
+
+# -- records -> rows ------------------------------------------------------------------
+
+
+def session_row(session: SessionRecord) -> tuple[Any, ...]:
+    return (
+        session.sid,
+        session.subject,
+        session.created_at,
+        session.expires_at,
+        session.current_jti,
+        session.refreshed_at,
+        session.access_floor,
+        session.revoked_at,
+        session.revoked_reason,
+        _encode(session.access_claims) if session.access_claims else None,
+        _encode(session.metadata) if session.metadata else None,
+    )
+
+
+def refresh_row(record: RefreshRecord) -> tuple[Any, ...]:
+    return (
+        record.jti,
+        record.sid,
+        record.subject,
+        record.issued_at,
+        record.expires_at,
+        record.parent_jti,
+        STATE_CODES[record.state],
+        record.rotated_at,
+        record.successor_jti,
+    )
+
+
+__all__ = (
+    "ACCESS_ROW",
+    "DENY_EXTEND",
+    "DENY_REPLACE",
+    "INSERT_REFRESH",
+    "INSERT_SESSION",
+    "MARK_ROTATED",
+    "RAISE_WATERMARK",
+    "REFRESH_COLUMNS",
+    "REVOKE_SESSION",
+    "SELECT_OPEN_SESSIONS_OF",
+    "SELECT_REFRESH",
+    "SELECT_SESSION",
+    "SELECT_SESSIONS_OF",
+    "SESSION_COLUMNS",
+    "SNAPSHOT",
+    "STATES",
+    "STATE_CODES",
+    "UPDATE_SESSION",
+    "refresh_from",
+    "refresh_row",
+    "session_from",
+    "session_row",
+    "snapshot_from",
+)

@@ -1,0 +1,220 @@
+"""The file format: schema versions, migrations, and the checks made before touching a file.
+
+The schema version lives in ``PRAGMA user_version`` and the file is marked as
+ours with ``PRAGMA application_id``. Opening a file is read-only until every
+check has passed, so a file this code does not understand — a newer schema,
+another program's database, something that is not SQLite, a damaged
+header — is refused with a :class:`StoreError` and left byte-for-byte as it was.
+
+Migrations run in one ``BEGIN IMMEDIATE`` transaction (SQLite DDL is
+transactional): a file is either fully migrated or not at all, and two
+processes opening an old file at once migrate it once.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from typing import Final, Literal
+
+from tokenlife import StoreError
+
+Synchronous = Literal["full", "normal"]
+
+#: ``PRAGMA application_id`` of a tokenlife file ("tLif").
+APPLICATION_ID: Final = 0x744C6966
+SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+
+#: Version 1, kept as shipped so that the v1 -> v2 path stays tested: it had
+#: neither the one-ACTIVE-per-session guarantee nor the change log.
+V1: Final = """
+CREATE TABLE sessions (
+    sid            TEXT PRIMARY KEY,
+    subject        TEXT NOT NULL,
+    created_at     REAL NOT NULL,
+    expires_at     REAL NOT NULL,
+    current_jti    TEXT NOT NULL,
+    refreshed_at   REAL NOT NULL,
+    access_floor   REAL NOT NULL DEFAULT 0,
+    revoked_at     REAL,
+    revoked_reason TEXT,
+    access_claims  BLOB,
+    metadata       BLOB
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_subject ON sessions (subject, created_at);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE refresh (
+    jti            TEXT PRIMARY KEY,
+    sid            TEXT NOT NULL REFERENCES sessions (sid) ON DELETE CASCADE,
+    subject        TEXT NOT NULL,
+    issued_at      REAL NOT NULL,
+    expires_at     REAL NOT NULL,
+    parent_jti     TEXT,
+    state          INTEGER NOT NULL CHECK (state IN (0, 1)),
+    rotated_at     REAL,
+    successor_jti  TEXT
+) WITHOUT ROWID;
+CREATE INDEX refresh_by_sid ON refresh (sid);
+CREATE TABLE denials (
+    jti            TEXT PRIMARY KEY,
+    until          REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX denials_by_until ON denials (until);
+CREATE TABLE watermarks (
+    subject        TEXT PRIMARY KEY,
+    revoked_before REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+#: Version 2: "one ACTIVE refresh record per session" becomes a database
+#: guarantee (a partial unique index), and the change log lets every process
+#: keep its access-check cache exact within a bound (see ``_cache``).
+#: Creating the index fails if a v1 file already breaks the rule; the whole
+#: migration then rolls back and the file stays v1.
+V1_TO_V2: Final = """
+CREATE UNIQUE INDEX refresh_one_active ON refresh (sid) WHERE state = 0;
+CREATE TABLE changes (
+    seq            INTEGER PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    key            TEXT,
+    value          REAL
+);
+"""
+
+#: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
+MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes")
+#: The tables each schema version has.
+_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES}
+
+
+def check_header(path: str) -> None:
+    """Refuse a non-empty file that is not SQLite before SQLite ever opens it."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(100)
+    except FileNotFoundError:
+        return  # a new file
+    except OSError as exc:
+        raise StoreError(f"cannot read {path!r}: {exc}") from exc
+    if head and not head.startswith(SQLITE_MAGIC):
+        raise StoreError(f"{path!r} is not a SQLite database; refusing to touch it")
+    if head and len(head) < 100:
+        raise StoreError(f"{path!r} is damaged: its SQLite header is truncated")
+
+
+def inspect(conn: sqlite3.Connection, path: str) -> int:
+    """The file's schema version, after read-only checks; raise if it is not ours."""
+    try:
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path!r} is damaged or not a database: {exc}") from exc
+    if application_id not in (0, APPLICATION_ID):
+        raise StoreError(
+            f"{path!r} belongs to another application (application_id {application_id:#x})"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path!r} has schema version {version}, newer than the {SCHEMA_VERSION} this "
+            "tokenlife-sqlite knows; upgrade tokenlife-sqlite (the file was not modified)"
+        )
+    if version == 0 and names:
+        raise StoreError(f"{path!r} is another program's SQLite database; refusing to touch it")
+    if version > 0 and application_id != APPLICATION_ID:
+        raise StoreError(f"{path!r} is not a tokenlife database (no application_id)")
+    missing = [t for t in _TABLES_OF.get(version, ()) if t not in names]
+    if missing:
+        raise StoreError(f"{path!r} is damaged: schema v{version} but no table {missing}")
+    try:
+        # Each table's root page: cheap, and catches a file cut short or scribbled on.
+        for table in _TABLES:
+            if table in names:
+                conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()  # noqa: S608
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path!r} is damaged: {exc}") from exc
+    return int(version)
+
+
+def quick_check(conn: sqlite3.Connection, path: str) -> None:
+    """``PRAGMA quick_check``: reads every page, so only on request (see SQLiteStore)."""
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path!r} is damaged: {exc}") from exc
+    if problems != ["ok"]:
+        raise StoreError(f"{path!r} is damaged: {'; '.join(problems[:5])}")
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Bring the file to :data:`SCHEMA_VERSION` in one transaction; return the old version."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        version = inspect(conn, path)
+        for step in MIGRATIONS[version:]:
+            for statement in _statements(step):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:  # some errors (I/O, busy) already rolled it back
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise StoreError(
+                f"cannot migrate {path!r} to schema v{SCHEMA_VERSION}: {exc} "
+                "(the file was left as it was)"
+            ) from exc
+        raise
+    return version
+
+
+def configure(conn: sqlite3.Connection, path: str, synchronous: Synchronous) -> None:
+    """Per-connection settings. Only called once the file has passed :func:`inspect`."""
+    conn.execute("PRAGMA foreign_keys = ON")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StoreError(f"{path!r}: WAL mode is unavailable here (got {mode!r})")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+def open_file(
+    conn: sqlite3.Connection, path: str, *, synchronous: Synchronous, check: bool
+) -> None:
+    """Everything :class:`SQLiteStore` does to a file on open, in the safe order."""
+    check_header(path)
+    if path != "" and os.path.exists(path) and os.path.getsize(path) > 0:
+        version = inspect(conn, path)
+        if check:
+            quick_check(conn, path)
+    else:
+        version = 0
+    if version < SCHEMA_VERSION:
+        migrate(conn, path)
+    configure(conn, path, synchronous)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+__all__ = (
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "V1",
+    "V1_TO_V2",
+    "Synchronous",
+    "check_header",
+    "configure",
+    "inspect",
+    "migrate",
+    "open_file",
+    "quick_check",
+)
