@@ -5,10 +5,13 @@ after that is answered NOSCRIPT, and that one call then costs a SCRIPT LOAD
 and a retry. Every other call is exactly one EVALSHA — one round trip. (This
 is redis-py's ``Script`` logic, kept here so the same scripts can also be
 queued in a pipeline, where a NOSCRIPT answer is per command.)
+
+Errors are redis-py's own; the store turns them into StoreError.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from typing import Any, TypeAlias
@@ -18,13 +21,13 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.typing import EncodableT
 
-from tokenlife import StoreError
-
 from ._lua import PRELUDE, SOURCES
 
 Client: TypeAlias = "Redis | RedisCluster"
 #: One script call: (script, keys, args).
 Call: TypeAlias = "tuple[Script, Sequence[str], Sequence[EncodableT]]"
+#: Concurrent script calls one cluster-wide step may have in flight.
+FAN_OUT = 32
 #: What a Redis client may raise: redis-py's own errors, and cluster routing errors.
 REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
@@ -94,12 +97,13 @@ class Scripts:
             return await self.client.evalsha(script.sha, len(keys), *keys, *args)
 
     async def many(self, calls: Sequence[Call]) -> list[Any]:
-        """Run independent calls in one pipeline (per node on a cluster), not atomically.
-
-        A call answered NOSCRIPT did not run: those are run again after a load.
-        """
+        """Run independent calls, not atomically together: in one pipeline on a
+        single server; concurrently (at most :data:`FAN_OUT` at a time, each to
+        its slot's node) on a cluster, whose pipelines refuse EVALSHA."""
         if not calls:
             return []
+        if isinstance(self.client, RedisCluster):
+            return await self._fan_out(calls)
         results: list[Any] = [None] * len(calls)
         pending = list(range(len(calls)))
         for attempt in range(2):
@@ -113,9 +117,9 @@ class Scripts:
             retry = []
             for i, reply in zip(pending, replies, strict=True):
                 if isinstance(reply, NoScriptError) and attempt == 0:
-                    retry.append(i)
+                    retry.append(i)  # not run: load the script, run it again
                 elif isinstance(reply, BaseException):
-                    raise StoreError(f"redis failed a {calls[i][0].name} step: {reply}") from reply
+                    raise reply
                 else:
                     results[i] = reply
             for script in {calls[i][0].name: calls[i][0] for i in retry}.values():
@@ -123,5 +127,14 @@ class Scripts:
             pending = retry
         return results
 
+    async def _fan_out(self, calls: Sequence[Call]) -> list[Any]:
+        gate = asyncio.Semaphore(FAN_OUT)
 
-__all__ = ("REDIS_ERRORS", "Call", "Client", "Script", "Scripts")
+        async def one(call: Call) -> Any:
+            async with gate:
+                return await self.run(*call)
+
+        return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+__all__ = ("FAN_OUT", "REDIS_ERRORS", "Call", "Client", "Script", "Scripts")

@@ -31,6 +31,8 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.typing import EncodableT
 
 from tokenlife import MAX_LEEWAY, StoreError
@@ -65,6 +67,8 @@ from ._scripts import REDIS_ERRORS, Client, Scripts
 from ._steps import Steps
 
 _ACCESS_FIELDS = ("sub", "rv", "ca", "af", "wm")
+#: The latest key expiry the store sets (2**53 ms, about the year 287,000).
+_MAX_MS = 2**53
 
 
 def _tag(decision: RefreshDecision) -> str:
@@ -130,16 +134,25 @@ class RedisStore:
 
         ``cluster=True`` connects a ``RedisCluster`` (the URL names any node).
         Otherwise the client gets a *blocking* pool (``max_connections``,
-        default 64): a burst of callers waits for a connection instead of
-        failing. Other keyword arguments go to redis-py.
+        default 64: a burst of callers waits for a connection instead of
+        failing), 5-second socket timeouts (a hung server fails closed instead
+        of hanging the request), and three quick retries of a command that met
+        a dropped connection — safe here: a retried rotation finds its own
+        rotation inside the grace window and hands back the same successor.
+        Keyword arguments go to redis-py and override these defaults.
         """
         client: Client
         if cluster:
             client = RedisCluster.from_url(url, **client_options)
         else:
-            client_options.setdefault("max_connections", 64)
-            pool = BlockingConnectionPool.from_url(url, **client_options)
-            client = Redis.from_pool(pool)
+            options = {
+                "max_connections": 64,
+                "socket_timeout": 5.0,
+                "socket_connect_timeout": 5.0,
+                "retry": Retry(ExponentialBackoff(cap=0.25, base=0.01), 3),
+                **client_options,
+            }
+            client = Redis.from_pool(BlockingConnectionPool.from_url(url, **options))
         return cls(client, prefix=prefix, retention=retention, close_client=True)
 
     @property
@@ -180,8 +193,15 @@ class RedisStore:
             raise StoreError("the redis store is closed")
 
     def _deadline(self, at: float) -> bytes:
-        """Epoch milliseconds at which a key stops mattering (``at`` plus retention)."""
-        return b"%d" % math.ceil((float(at) + self._retention) * 1000)
+        """Epoch milliseconds at which a key stops mattering (``at`` plus retention).
+
+        Clamped to what PEXPIREAT and Lua's doubles hold exactly: a time that
+        far out means "never" anyway.
+        """
+        ms = (float(at) + self._retention) * 1000
+        if not ms < _MAX_MS:  # also inf and nan
+            return b"%d" % _MAX_MS
+        return b"%d" % math.ceil(ms) if ms > 0 else b"0"
 
     # -- the lifecycle: one script each on a single server ----------------------
 

@@ -1,0 +1,244 @@
+"""What is particular to the Redis store: exact floats, key layout, expiry, scripts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import redis.asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from redis.crc import key_slot
+
+from tests import redis_servers
+from tests.adapters.redis.conftest import fresh_prefix
+from tokenlife import MAX_LEEWAY, StoreError
+from tokenlife.store import PurgeRequest, RefreshRequest, SessionRecord
+from tokenlife.testing import make_session, refresh_request
+from tokenlife_memory import MemoryStore
+from tokenlife_redis import RedisStore
+from tokenlife_redis._keys import Keys
+
+pytestmark = pytest.mark.anyio
+
+T0 = 1_800_000_000.25
+
+
+async def pexpiretime(client: Any, key: str) -> int:
+    return int(await client.execute_command("PEXPIRETIME", key))
+
+
+# -- exact floats -------------------------------------------------------------------
+
+#: Finite times, small and large, with every bit of the mantissa in play.
+times = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+spans = st.floats(min_value=0.0, max_value=1e9, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    created=times,
+    ttl=spans,
+    refresh_ttl=spans,
+    steps=st.lists(st.tuples(spans, st.floats(0.0, 60.0), st.booleans()), max_size=6),
+)
+async def test_same_decisions_and_records_as_memory_for_any_floats(
+    redis_server: redis_servers.RedisServer,
+    created: float,
+    ttl: float,
+    refresh_ttl: float,
+    steps: list[tuple[float, float, bool]],
+) -> None:
+    """Lua compares the floats and copies their text; nothing is rounded on the way."""
+    session, first = make_session(now=created, ttl=ttl, refresh_ttl=refresh_ttl)
+    async with RedisStore.from_url(redis_server.url, prefix=fresh_prefix()) as store:
+        reference = MemoryStore()
+        for target in (store, reference):
+            await target.create_session(session, first)
+        current, now = first, created
+        for n, (pause, grace, raise_floor) in enumerate(steps):
+            now += pause
+            request = refresh_request(
+                current,
+                now,
+                f"s1-r{n + 1}",
+                grace=grace,
+                refresh_ttl=refresh_ttl,
+                raise_access_floor=raise_floor,
+            )
+            got, want = await store.refresh(request), await reference.refresh(request)
+            assert got == want
+            assert await store.session("s1") == await reference.session("s1")
+            jti = getattr(got, "successor", current).jti
+            assert await store.refresh_record(jti) == await reference.refresh_record(jti)
+            current = getattr(got, "successor", current)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0.1, 1 / 3, 1_800_000_000.123456789, 5e-324, 1e15 + 0.5, -0.0, 2.0**52 + 1, 123456789.98765],
+)
+async def test_times_round_trip_bit_for_bit(redis_store: RedisStore, value: float) -> None:
+    session, first = make_session(now=value, ttl=value, refresh_ttl=value)
+    session = SessionRecord(**{**_fields(session), "access_floor": value, "revoked_at": value})
+    await redis_store.create_session(session, first)
+    stored = await redis_store.session("s1")
+    assert stored == session
+    assert stored is not None
+    for name in ("created_at", "expires_at", "refreshed_at", "access_floor", "revoked_at"):
+        assert math.copysign(1, getattr(stored, name)) == math.copysign(1, getattr(session, name))
+    assert await redis_store.refresh_record(first.jti) == first
+
+
+def _fields(session: SessionRecord) -> dict[str, Any]:
+    return {name: getattr(session, name) for name in session.__struct_fields__}
+
+
+async def test_strings_of_any_kind(redis_store: RedisStore) -> None:
+    """Ids and subjects with braces, quotes, newlines and non-ASCII stay intact."""
+    for sid, subject in [("a}b", 'quo"te\n'), ("{x}", "Zürich ✓"), ("", "\\u0000"), ("}", "")]:
+        session, first = make_session(sid, subject, jti=f"j{sid}\t")
+        await redis_store.create_session(session, first)
+        assert await redis_store.session(sid) == session
+        assert await redis_store.refresh_record(first.jti) == first
+        decision = await redis_store.refresh(refresh_request(first, T0 + 1, f"n{sid}"))
+        assert type(decision).__name__ == "Rotate"
+        assert [s.sid for s in await redis_store.sessions(subject)] == [sid]
+
+
+# -- key layout ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sid", ["s1", "a}b", "{x}", "", "}", "{", "ü{}"])
+def test_a_session_lives_in_one_slot(sid: str) -> None:
+    keys = Keys("app{1}:") if sid == "{" else Keys("tokenlife:")
+    assert key_slot(keys.session(sid).encode()) == key_slot(keys.family(sid).encode())
+
+
+def test_subject_keys_share_a_slot_and_sessions_spread() -> None:
+    keys = Keys("tokenlife:")
+    assert key_slot(keys.index("alice").encode()) == key_slot(keys.watermark("alice").encode())
+    slots = {key_slot(keys.session(f"sid-{n}").encode()) for n in range(100)}
+    assert len(slots) > 90, "sessions must not pile up in a few slots"
+
+
+# -- expiry --------------------------------------------------------------------------
+
+
+async def test_keys_expire_at_the_session_end_plus_retention(redis_store: RedisStore) -> None:
+    keys, client = Keys(redis_store.prefix), redis_store.client
+    session, first = make_session(now=T0)
+    await redis_store.create_session(session, first)
+    end_ms = math.ceil((session.expires_at + MAX_LEEWAY) * 1000)
+    for key in (keys.session("s1"), keys.family("s1"), keys.index("alice")):
+        assert await pexpiretime(client, key) == end_ms
+    # Rotation and revocation keep the deadline (sessions are never extended).
+    await redis_store.refresh(refresh_request(first, T0 + 5, "s1-r1"))
+    await redis_store.revoke_session("s1", now=T0 + 6, reason="x", deny=("a1", T0 + 900))
+    assert await pexpiretime(client, keys.session("s1")) == end_ms
+    assert await pexpiretime(client, keys.family("s1")) == end_ms
+    # A denial lasts until the token's exp (plus the same retention for leeway).
+    assert await pexpiretime(client, keys.denial("a1")) == math.ceil((T0 + 900 + MAX_LEEWAY) * 1000)
+    # The subject index lives as long as its longest-lived session.
+    later, later_first = make_session("s2", now=T0 + 1000)
+    await redis_store.create_session(later, later_first)
+    later_ms = math.ceil((later.expires_at + MAX_LEEWAY) * 1000)
+    assert await pexpiretime(client, keys.index("alice")) == later_ms
+    await redis_store.create_session(*make_session("s3", now=T0 - 1000))
+    assert await pexpiretime(client, keys.index("alice")) == later_ms
+
+
+async def test_a_clock_behind_the_server_leaves_keys_to_purge(redis_store: RedisStore) -> None:
+    """A deadline already past on the server's clock must not delete a record the
+    caller's clock still needs: the key stays, and purge (on that clock) removes it."""
+    keys, client = Keys(redis_store.prefix), redis_store.client
+    past = 1_000_000.0
+    session, first = make_session(now=past)
+    await redis_store.create_session(session, first)
+    await redis_store.deny_access("a1", until=past + 900)
+    for key in (keys.session("s1"), keys.family("s1"), keys.index("alice"), keys.denial("a1")):
+        assert await pexpiretime(client, key) == -1
+    assert await redis_store.session("s1") == session
+    purge = PurgeRequest(
+        sessions_before=session.expires_at,
+        denials_before=past + 900,
+        watermarks_before=past,
+    )
+    assert await redis_store.purge(purge) == 1
+    assert await client.exists(keys.session("s1"), keys.family("s1"), keys.denial("a1")) == 0
+
+
+async def test_the_watermark_mirror_is_forgotten_with_the_watermark(
+    redis_store: RedisStore,
+) -> None:
+    await redis_store.create_session(*make_session("s1", now=T0 + 100))
+    await redis_store.revoke_subject("alice", now=T0 + 50, reason="x")
+    assert (await redis_store.access_status("j", "s1", "alice")).revoked_before == T0 + 50
+    keep = PurgeRequest(sessions_before=0, denials_before=0, watermarks_before=T0 + 49)
+    await redis_store.purge(keep)
+    assert (await redis_store.access_status("j", "s1", "alice")).revoked_before == T0 + 50
+    drop = PurgeRequest(sessions_before=0, denials_before=0, watermarks_before=T0 + 50)
+    await redis_store.purge(drop)
+    assert (await redis_store.access_status("j", "s1", "alice")).revoked_before is None
+
+
+# -- scripts and clients -----------------------------------------------------------------
+
+
+async def test_scripts_reload_after_the_server_forgets_them(redis_store: RedisStore) -> None:
+    session, first = make_session()
+    await redis_store.client.script_flush()
+    await redis_store.create_session(session, first)
+    await redis_store.client.script_flush()
+    await redis_store.refresh(refresh_request(first, T0 + 1, "s1-r1"))
+    await redis_store.client.script_flush()
+    assert await redis_store.revoke_subject("alice", now=T0 + 2, reason="x") == 1
+    await redis_store.client.script_flush()
+    far = T0 + 1e9
+    purge = PurgeRequest(sessions_before=far, denials_before=far, watermarks_before=far)
+    assert await redis_store.purge(purge) == 1
+
+
+async def test_a_client_that_decodes_responses(redis_server: redis_servers.RedisServer) -> None:
+    client = redis.asyncio.Redis.from_url(redis_server.url, decode_responses=True)
+    async with RedisStore(client, prefix=fresh_prefix()) as store:
+        session, first = make_session(access_claims={"scope": "read"}, metadata={"ip": "::1"})
+        await store.create_session(session, first)
+        assert await store.session("s1") == session
+        decision = await store.refresh(refresh_request(first, T0 + 1, "s1-r1"))
+        assert await store.refresh_record("s1-r1") == getattr(decision, "successor", None)
+        assert await store.sessions("alice") != []
+    assert await client.ping(), "the store leaves a client it was given open"
+    await client.aclose()
+
+
+async def test_a_closed_store_refuses_everything(redis_server: redis_servers.RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url, prefix=fresh_prefix())
+    async with store:
+        pass
+    session, first = make_session()
+    request: RefreshRequest = refresh_request(first, T0, "x")
+    calls = [
+        store.create_session(session, first),
+        store.refresh(request),
+        store.access_status("j", "s1", "alice"),
+        store.revoke_session("s1", now=T0, reason="x"),
+        store.revoke_subject("alice", now=T0, reason="x"),
+        store.deny_access("j", until=T0),
+        store.session("s1"),
+        store.refresh_record("j"),
+        store.sessions("alice"),
+        store.purge(PurgeRequest(sessions_before=0, denials_before=0, watermarks_before=0)),
+    ]
+    for call in calls:
+        with pytest.raises(StoreError):
+            await call
+
+
+async def test_successor_collision_is_refused(redis_store: RedisStore) -> None:
+    session, first = make_session()
+    await redis_store.create_session(session, first)
+    with pytest.raises(StoreError):
+        await redis_store.refresh(refresh_request(first, T0 + 1, first.jti))
+    assert await redis_store.refresh_record(first.jti) == first
