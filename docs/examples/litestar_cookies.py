@@ -14,7 +14,13 @@ from litestar import Litestar, Response, get, post
 from litestar.params import JSONBody
 
 from tokenlife import KeySet, Policy, TokenAuthority
-from tokenlife_litestar import AuthSubject, CookieConfig, TokenLifeConfig, TokenLifePlugin
+from tokenlife_litestar import (
+    AuthSubject,
+    CookieConfig,
+    TokenLifeConfig,
+    TokenLifePlugin,
+    require_fresh,
+)
 from tokenlife_sqlite import SQLiteStore
 
 
@@ -67,9 +73,14 @@ def create_app(authority: TokenAuthority, *, secure: bool = True) -> Litestar:
         notes.setdefault(subject, []).append(data.text)
         return notes[subject]
 
+    @post("/account/delete", guards=[require_fresh], status_code=200)
+    async def delete_account(subject: AuthSubject) -> dict[str, str]:
+        # require_fresh: only an access token straight from a login, not from a refresh.
+        return {"deleted": subject}
+
     # --8<-- [end:routes]
 
-    return Litestar([login, list_notes, add_note], plugins=[plugin])
+    return Litestar([login, list_notes, add_note, delete_account], plugins=[plugin])
 
 
 def check_password(username: str, password: str) -> bool:

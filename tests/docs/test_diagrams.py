@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -11,13 +13,17 @@ from tests.docs.conftest import DOCS
 from tokenlife.store import (
     REFRESH_TRANSITIONS,
     SESSION_TRANSITIONS,
+    Event,
     RefreshRecord,
     RefreshState,
     SessionState,
 )
 from tokenlife.testing import make_session
 
-TABLES = {"refresh": REFRESH_TRANSITIONS, "session": SESSION_TRANSITIONS}
+TABLES: dict[str, Mapping[tuple[Any, Event], Any]] = {
+    "refresh": REFRESH_TRANSITIONS,
+    "session": SESSION_TRANSITIONS,
+}
 EDGE = re.compile(r"^\s+(?P<source>\w+) --> (?P<target>\w+) : (?P<label>.+)$")
 
 

@@ -1,0 +1,144 @@
+"""The pages themselves: their code comes from tested files, their tables from the code."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import tokenlife
+from docs.bench import plot
+from docs.hooks import griffe_roles, tables
+from tests.docs.conftest import DOCS, EXAMPLES, ROOT, pages
+
+SNIPPET = re.compile(r'^\s*--8<-- "(?P<file>[^":]+)(?::(?P<section>[\w-]+))?"\s*$', re.MULTILINE)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>\w*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def _snippets() -> list[tuple[Path, str, str | None]]:
+    return [
+        (page, match["file"], match["section"])
+        for page in pages()
+        for match in SNIPPET.finditer(page.read_text(encoding="utf-8"))
+    ]
+
+
+def test_every_snippet_names_an_example_file_and_section() -> None:
+    assert _snippets()
+    for page, name, section in _snippets():
+        path = EXAMPLES / name
+        assert path.is_file(), f"{page.name}: no docs/examples/{name}"
+        if section is not None:
+            text = path.read_text(encoding="utf-8")
+            assert f"# --8<-- [start:{section}]" in text, f"{page.name}: {name}:{section}"
+            assert f"# --8<-- [end:{section}]" in text, f"{page.name}: {name}:{section}"
+
+
+def test_python_on_the_pages_is_included_never_written_inline() -> None:
+    for page in pages():
+        for fence in FENCE.finditer(page.read_text(encoding="utf-8")):
+            if fence["lang"] == "python":
+                body = fence["body"].strip()
+                assert SNIPPET.fullmatch(body), f"{page.name}: inline Python:\n{body}"
+
+
+def test_every_example_is_on_a_page_and_run_by_a_test() -> None:
+    included = {name for _, name, _ in _snippets()}
+    tests = "\n".join(path.read_text(encoding="utf-8") for path in TESTS.glob("test_*.py"))
+    for example in sorted(EXAMPLES.glob("*.py")):
+        if example.name == "demo.py":
+            continue  # the demo walk-through is run by `nox -s demo`
+        assert example.name in included, f"docs/examples/{example.name} is on no page"
+        assert re.search(rf"\b{example.stem}\b", tests), f"no test runs {example.name}"
+
+
+def test_examples_are_valid_python_with_balanced_sections() -> None:
+    for example in EXAMPLES.glob("*.py"):
+        text = example.read_text(encoding="utf-8")
+        ast.parse(text)
+        starts = re.findall(r"# --8<-- \[start:([\w-]+)\]", text)
+        ends = re.findall(r"# --8<-- \[end:([\w-]+)\]", text)
+        assert sorted(starts) == sorted(ends), example.name
+
+
+# -- security.md and the advisory tests -------------------------------------------------
+
+
+def test_the_security_page_names_every_advisory_test() -> None:
+    source = (ROOT / "tests" / "security" / "test_advisories.py").read_text(encoding="utf-8")
+    page = (DOCS / "security.md").read_text(encoding="utf-8")
+    tests = set(re.findall(r"^(?:async )?def (test_\w+)", source, re.MULTILINE))
+    named = set(re.findall(r"`(test_\w+)`", page))
+    assert tests, "no advisory tests found"
+    assert tests == named, f"missing: {tests - named}; not a test: {named - tests}"
+    for cve in set(re.findall(r"CVE-\d{4}-\d+", source)):
+        assert cve in page, cve
+
+
+# -- generated tables -------------------------------------------------------------------
+
+
+def test_the_error_table_lists_every_public_error() -> None:
+    table = tables.errors_table()
+    errors = [
+        obj
+        for name in tokenlife.__all__
+        if isinstance(obj := getattr(tokenlife, name), type)
+        and issubclass(obj, tokenlife.TokenLifeError)
+    ]
+    assert len(errors) == len(tables.error_classes())
+    for error in errors:
+        assert f"`{error.__name__}` | `{error.code}` |" in table
+
+
+def test_the_benchmark_table_and_chart_show_the_committed_run() -> None:
+    data = plot.load()
+    assert not data["quick"]
+    table = plot.markdown_table(data)
+    for group in data["groups"]:
+        assert f"| {group['title']} |" in table
+        for row in group.get("contenders", ()):
+            assert f"| {row['name']} |" in table
+    # The committed chart is exactly what plot.py draws from the committed data.
+    assert (DOCS / "bench" / "speed.svg").read_text(encoding="utf-8") == plot.svg(data)
+    assert tables.render("bench: table") == table + "\n"
+
+
+def test_plot_refuses_a_quick_run(tmp_path: Path) -> None:
+    run = tmp_path / "quick.json"
+    run.write_text(json.dumps({**plot.load(), "quick": True}), encoding="utf-8")
+    assert plot.main([str(run)]) == 1
+    assert plot.main([]) == 2
+
+
+def test_table_markers_are_expanded_and_unknown_ones_fail() -> None:
+    page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    assert "<!--" not in tables.expand(page)
+    assert "<!--" not in tables.expand((DOCS / "concepts.md").read_text(encoding="utf-8")).replace(
+        "<!-- lifecycle", ""
+    )
+    with pytest.raises(ValueError, match="unknown table marker"):
+        tables.render("bench: nothing")
+
+
+# -- docstrings in the API reference ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "rendered"),
+    [
+        (":class:`~tokenlife.StoreError`", "`StoreError`"),
+        (":func:`tokenlife.store.decide_refresh`", "`tokenlife.store.decide_refresh`"),
+        (":meth:`rotated` keeps", "`rotated` keeps"),
+        ("with pytest and anyio::\n\n    code", "with pytest and anyio:\n\n    code"),
+        ("a ``literal`` stays", "a ``literal`` stays"),
+    ],
+)
+def test_sphinx_roles_become_markdown(source: str, rendered: str) -> None:
+    assert griffe_roles.markdown(source) == rendered
