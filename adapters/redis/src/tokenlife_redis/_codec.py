@@ -26,10 +26,12 @@ from typing import Any, Final
 import msgspec
 
 from tokenlife import StoreError
-from tokenlife.store import RefreshRecord, RefreshState, SessionRecord
+from tokenlife.store import AccessStatus, RefreshRecord, RefreshState, SessionRecord
 
 #: The session hash's fields, in the order every script and read returns them.
 SESSION_FIELDS: Final = ("sid", "sub", "ca", "ea", "cj", "ra", "af", "rv", "rr", "ac", "md", "wm")
+#: What the strict access check reads of a session.
+ACCESS_FIELDS: Final = ("sub", "rv", "ca", "af", "wm")
 #: The end of every stored ACTIVE refresh record (state, rotated_at, successor_jti).
 ACTIVE_TAIL: Final = b',"active",null,null]'
 
@@ -53,6 +55,12 @@ class Row(msgspec.Struct, array_like=True, frozen=True):
 _row_decoder: Final = msgspec.json.Decoder(Row)
 _dict_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _meta_decoder: Final = msgspec.json.Decoder(dict[str, str])
+_reply_decoder: Final = msgspec.json.Decoder(list[str | None])
+
+
+def unpack(reply: bytes | str) -> list[str | None]:
+    """A script's reply packed as one JSON array of strings (see ``pack`` in _lua)."""
+    return _reply_decoder.decode(reply)
 
 
 def num(value: float) -> bytes:
@@ -172,16 +180,33 @@ def decode_session(values: Sequence[Value]) -> SessionRecord | None:
     )
 
 
+def decode_access(denied: bool, values: Sequence[Value], subject: str) -> AccessStatus:
+    """The strict-mode answer from a session's :data:`ACCESS_FIELDS`."""
+    sub, rv, ca, af, wm = values
+    if sub is None or ca is None or af is None or text(sub) != subject:
+        return AccessStatus(denied=denied, session_found=False)
+    return AccessStatus(
+        denied=denied,
+        session_found=True,
+        session_revoked=rv is not None,
+        session_created_at=float(ca),
+        access_floor=float(af),
+        revoked_before=opt_float(wm),
+    )
+
+
 def watermark_of(values: Sequence[Value]) -> float | None:
     """The subject watermark mirrored into a session (the last of SESSION_FIELDS)."""
     return opt_float(values[11])
 
 
 __all__ = (
+    "ACCESS_FIELDS",
     "ACTIVE_TAIL",
     "SESSION_FIELDS",
     "Row",
     "Value",
+    "decode_access",
     "decode_record",
     "decode_session",
     "encode_record",
@@ -191,5 +216,6 @@ __all__ = (
     "successor_parts",
     "text",
     "texts",
+    "unpack",
     "watermark_of",
 )

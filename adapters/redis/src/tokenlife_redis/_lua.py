@@ -28,6 +28,16 @@ PRELUDE: Final = f"""
 local FIELDS = {{{_FIELDS}}}
 local ACTIVE_TAIL = '{ACTIVE_TAIL.decode()}'
 
+-- One reply as one JSON array of strings (nil as null): a single bulk string
+-- the client decodes in one C call, instead of a RESP array parsed element by
+-- element. Only strings go in, so cjson never formats a number.
+local function pack(head, fields)
+  local out = {{}}
+  for i = 1, #head do out[i] = head[i] or cjson.null end
+  for i = 1, #FIELDS do out[#head + i] = fields[i] or cjson.null end
+  return cjson.encode(out)
+end
+
 local function server_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -112,22 +122,23 @@ REFRESH: Final = """
 -- ARGV: 1 jti, 2 sid, 3 subject, 4 now, 5 grace, 6 successor jti, 7 successor head,
 --       8 successor tail, 9 parent's rotated tail, 10 now + refresh_ttl,
 --       11 int(now) to raise the access floor to ('' = leave it)
--- Returns {decision, record, successor, session fields} as read BEFORE any write.
+-- Returns pack({decision, record, successor}, session) as read BEFORE any write.
 local S = redis.call('HMGET', KEYS[1], unpack(FIELDS))
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local function decided(code, successor) return pack({code, raw, successor or false}, S) end
 -- 1. Unknown token, or claims that disagree with the store.
-if not S[1] or not raw then return {'unknown', raw, false, S} end
+if not S[1] or not raw then return decided('unknown') end
 -- r: sid, subject, issued_at, expires_at, parent, state, rotated_at, successor
 local r = cjson.decode(raw)
-if r[1] ~= ARGV[2] or r[2] ~= ARGV[3] or S[2] ~= ARGV[3] then return {'unknown', raw, false, S} end
+if r[1] ~= ARGV[2] or r[2] ~= ARGV[3] or S[2] ~= ARGV[3] then return decided('unknown') end
 -- 2. Revoked session, or one that began before the subject's watermark.
-if S[8] or (S[12] and tonumber(S[3]) < tonumber(S[12])) then return {'revoked', raw, false, S} end
+if S[8] or (S[12] and tonumber(S[3]) < tonumber(S[12])) then return decided('revoked') end
 -- 3. Expired: nothing written.
 local now, session_end = tonumber(ARGV[4]), tonumber(S[4])
-if now >= session_end or now >= r[4] then return {'expired', raw, false, S} end
+if now >= session_end or now >= r[4] then return decided('expired') end
 -- 4. The active token: rotate.
 if r[6] == 'active' then
-  if redis.call('HEXISTS', KEYS[2], ARGV[6]) == 1 then return {'collision', raw, false, S} end
+  if redis.call('HEXISTS', KEYS[2], ARGV[6]) == 1 then return decided('collision') end
   if string.sub(raw, -#ACTIVE_TAIL) ~= ACTIVE_TAIL then
     return redis.error_reply('tokenlife: unreadable refresh record')
   end
@@ -139,34 +150,36 @@ if r[6] == 'active' then
     ARGV[1], string.sub(raw, 1, #raw - #ACTIVE_TAIL) .. ARGV[9],
     ARGV[6], ARGV[7] .. exp .. ARGV[8])
   redis.call('HSET', KEYS[1], 'cj', ARGV[6], 'ra', ARGV[4], 'af', floor)
-  return {'rotate', raw, false, S}
+  return decided('rotate')
 end
 -- 5. The immediate parent of the current token, inside grace: same successor.
 local succ = false
 if r[8] ~= cjson.null then succ = redis.call('HGET', KEYS[2], r[8]) end
 if r[7] ~= cjson.null and now - r[7] <= tonumber(ARGV[5]) and succ and r[8] == S[5] then
-  return {'replay', raw, succ, S}
+  return decided('replay', succ)
 end
 -- 6. Anything else rotated: reuse. The session dies (step 2 saw it open).
 redis.call('HSET', KEYS[1], 'rv', ARGV[4], 'rr', 'reuse_detected')
-return {'reuse', raw, succ, S}
+return decided('reuse', succ)
 """
 
 ACCESS: Final = """
--- KEYS: session, denial. Returns {denied, sub, rv, ca, af, wm}.
+-- KEYS: session, denial. Returns {denied, sub, rv, ca, af, wm} as one JSON array.
 local v = redis.call('HMGET', KEYS[1], 'sub', 'rv', 'ca', 'af', 'wm')
-return {redis.call('EXISTS', KEYS[2]), v[1], v[2], v[3], v[4], v[5]}
+local denied = tostring(redis.call('EXISTS', KEYS[2]))
+return cjson.encode({denied, v[1] or cjson.null, v[2] or cjson.null, v[3] or cjson.null,
+  v[4] or cjson.null, v[5] or cjson.null})
 """
 
 REVOKE: Final = """
 -- KEYS: session [, denial, denial queue]. ARGV: now, reason [, jti, until, deadline_ms]
--- Returns the session fields afterwards, or nil for an unknown session.
+-- Returns pack({}, the session afterwards), or nil for an unknown session.
 if #KEYS == 3 then deny(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 if redis.call('HEXISTS', KEYS[1], 'rv') == 0 then
   redis.call('HSET', KEYS[1], 'rv', ARGV[1], 'rr', ARGV[2])
 end
-return redis.call('HMGET', KEYS[1], unpack(FIELDS))
+return pack({}, redis.call('HMGET', KEYS[1], unpack(FIELDS)))
 """
 
 DENY: Final = """

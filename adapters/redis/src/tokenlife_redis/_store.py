@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -51,22 +52,23 @@ from tokenlife.store import (
 )
 
 from ._codec import (
+    ACCESS_FIELDS,
     SESSION_FIELDS,
+    Value,
+    decode_access,
     decode_record,
     decode_session,
     encode_record,
     encode_session,
     num,
-    opt_float,
     successor_parts,
-    text,
+    unpack,
     watermark_of,
 )
 from ._keys import Keys
 from ._scripts import REDIS_ERRORS, Client, Scripts
 from ._steps import Steps
 
-_ACCESS_FIELDS = ("sub", "rv", "ca", "af", "wm")
 #: The latest key expiry the store sets (2**53 ms, about the year 287,000).
 _MAX_MS = 2**53
 
@@ -246,12 +248,11 @@ class RedisStore:
         )
         keys = (self._keys.session(sid), self._keys.family(sid))
         try:
-            code, raw, raw_successor, fields = await self._scripts.run(
-                self._scripts.refresh, keys, args
-            )
+            reply = unpack(await self._scripts.run(self._scripts.refresh, keys, args))
         except REDIS_ERRORS as exc:
             raise StoreError(f"redis failed to refresh: {exc}") from exc
-        code = text(code)
+        code, raw, raw_successor = reply[:3]
+        fields = reply[3:]
         if code == "collision":
             raise StoreError("successor id collision")
         record = None if raw is None else decode_record(request.jti, raw)
@@ -273,30 +274,24 @@ class RedisStore:
     async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
         self._check_open()
         keys = self._keys
+        fields: Sequence[Value]
         try:
             if not self._cluster:
                 reply = await self._scripts.run(
                     self._scripts.access, (keys.session(sid), keys.denial(jti)), ()
                 )
-                denied, sub, rv, ca, af, wm = reply
+                flag, *fields = unpack(reply)
+                denied = flag == "1"
             else:
                 client = self.client
-                (sub, rv, ca, af, wm), denied = await asyncio.gather(
-                    client.hmget(keys.session(sid), _ACCESS_FIELDS),
+                fields, found = await asyncio.gather(
+                    client.hmget(keys.session(sid), ACCESS_FIELDS),
                     client.exists(keys.denial(jti)),
                 )
+                denied = found > 0
         except REDIS_ERRORS as exc:
             raise StoreError(f"redis failed an access check: {exc}") from exc
-        if sub is None or text(sub) != subject:
-            return AccessStatus(denied=bool(denied), session_found=False)
-        return AccessStatus(
-            denied=bool(denied),
-            session_found=True,
-            session_revoked=rv is not None,
-            session_created_at=float(ca),
-            access_floor=float(af),
-            revoked_before=opt_float(wm),
-        )
+        return decode_access(denied, fields, subject)
 
     async def revoke_session(
         self,
@@ -323,7 +318,7 @@ class RedisStore:
                 )
         except REDIS_ERRORS as exc:
             raise StoreError(f"redis failed to revoke a session: {exc}") from exc
-        return None if fields is None else decode_session(fields)
+        return None if fields is None else decode_session(unpack(fields))
 
     async def deny_access(self, jti: str, *, until: float) -> None:
         self._check_open()
