@@ -152,12 +152,11 @@ def deny_access(tx: Tx, jti: str, until: float) -> None:
     tx.after(partial(tx.cache.denied.__setitem__, jti, stored))
 
 
-def purge(tx: Tx, request: PurgeRequest) -> int:
-    """At most ``limit`` sessions (earliest expiry first) with their records, then
-    every stale denial and watermark (few by nature). Bounded, so no batch holds
-    the write lock for long; the driver calls again until a call comes up short."""
+def purge(tx: Tx, request: PurgeRequest, limit: int, *, sweep: bool) -> int:
+    """At most ``limit`` sessions (earliest expiry first) with their records and,
+    if ``sweep``, every stale denial and watermark (few by nature)."""
     conn, cache = tx.conn, tx.cache
-    picked = conn.execute(_PURGE_PICK, (request.sessions_before, max(request.limit, 0))).fetchall()
+    picked = conn.execute(_PURGE_PICK, (request.sessions_before, limit)).fetchall()
     if picked:
         sids = [(sid,) for sid, _ in picked]
         conn.executemany("DELETE FROM refresh WHERE sid = ?", sids)
@@ -165,6 +164,8 @@ def purge(tx: Tx, request: PurgeRequest) -> int:
         tx.log(SESSIONS_PURGED, None, picked[-1][1])
         for (sid,) in sids:
             tx.after(partial(cache.evict, sid))
+    if not sweep:
+        return len(picked)
     before = request.denials_before
     if conn.execute("DELETE FROM denials WHERE until <= ?", (before,)).rowcount:
         tx.log(DENIALS_PURGED, None, before)

@@ -23,6 +23,7 @@ import asyncio
 import os
 import sqlite3
 import time
+from functools import partial
 from types import TracebackType
 from typing import Final, TypeVar
 
@@ -46,6 +47,8 @@ from ._schema import Synchronous, open_file
 T = TypeVar("T")
 
 DEFAULT_STALENESS: Final = 0.05
+#: Sessions purged per transaction (one purge call may run several).
+PURGE_CHUNK: Final = 256
 
 
 class SQLiteStore:
@@ -184,7 +187,18 @@ class SQLiteStore:
         await self._ready().run(lambda tx: ops.deny_access(tx, jti, until), write=True)
 
     async def purge(self, request: PurgeRequest) -> int:
-        return await self._ready().run(lambda tx: ops.purge(tx, request), write=True)
+        """At most ``request.limit`` sessions, in transactions of at most
+        :data:`PURGE_CHUNK`, so refreshes queued meanwhile wait for one chunk only."""
+        batcher = self._ready()
+        limit, removed = max(request.limit, 0), 0
+        while True:
+            chunk, sweep = min(limit - removed, PURGE_CHUNK), removed == 0
+            count = await batcher.run(
+                partial(ops.purge, request=request, limit=chunk, sweep=sweep), write=True
+            )
+            removed += count
+            if count < chunk or removed >= limit:
+                return removed
 
     # -- reads --------------------------------------------------------------------------
 

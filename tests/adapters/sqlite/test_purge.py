@@ -1,0 +1,91 @@
+"""Purging a great many expired sessions: bounded batches, a responsive loop, refreshes go on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tokenlife.store import PurgeRequest, RefreshRequest, Rotate
+from tokenlife_sqlite import SQLiteStore
+
+from ._support import T0, StallMeter, bulk_sessions, integrity, login
+
+pytestmark = pytest.mark.anyio
+
+#: A purge call may hold the write lock this long, and the loop may stall this long.
+STALL = 0.05
+
+
+async def purge_while_refreshing(path: Path, expired: int) -> None:
+    bulk_sessions(path, expired, expires_at=T0)
+    now = T0 + 3600.0  # every bulk session ended an hour ago
+    async with SQLiteStore(path) as store:
+        live = [f"live{i}" for i in range(8)]
+        for sid in live:
+            await store.create_session(*login(sid, now=now - 60, ttl=86400))
+        current = {sid: f"{sid}-r0" for sid in live}
+        rotations = 0
+        purging = True
+
+        async def refresher(sid: str) -> None:
+            nonlocal rotations
+            step = 0
+            while purging:
+                step += 1
+                successor = f"{sid}-r{step}"
+                decision = await store.refresh(
+                    RefreshRequest(
+                        jti=current[sid], sid=sid, subject="alice", now=now + step * 0.001,
+                        grace=10.0, successor_jti=successor, refresh_ttl=3600.0,
+                    )
+                )  # fmt: skip
+                assert isinstance(decision, Rotate), decision
+                current[sid] = successor
+                rotations += 1
+                await asyncio.sleep(0.002)
+
+        request = PurgeRequest(
+            sessions_before=now, denials_before=now, watermarks_before=now, limit=1000
+        )
+        async with StallMeter() as meter:
+            tasks = [asyncio.create_task(refresher(sid)) for sid in live]
+            started, removed, calls, slowest = time.monotonic(), 0, 0, 0.0
+            while True:
+                call_started = time.monotonic()
+                count = await store.purge(request)
+                slowest = max(slowest, time.monotonic() - call_started)
+                removed, calls = removed + count, calls + 1
+                if count < request.limit:
+                    break
+            elapsed = time.monotonic() - started
+            purging = False
+            await asyncio.gather(*tasks)
+
+        assert removed == expired and calls == expired // 1000 + 1
+        assert meter.longest < STALL, f"the event loop stalled {meter.longest * 1e3:.0f} ms"
+        assert rotations >= 8, "refreshes went on while purging"
+        for sid in live:
+            session = await store.session(sid)
+            assert session is not None and session.current_jti == current[sid]
+        assert await store.sessions("user1") == []
+        print(f"purged {expired:,} in {elapsed:.1f}s over {calls} calls (slowest "
+              f"{slowest * 1e3:.0f} ms); longest loop stall {meter.longest * 1e3:.1f} ms; "
+              f"{rotations} rotations meanwhile")  # fmt: skip
+    assert integrity(path) == ["ok"]
+
+
+async def test_purge_50k_expired_sessions_in_bounded_batches(tmp_path: Path) -> None:
+    await purge_while_refreshing(tmp_path / "purge.db", 50_000)
+
+
+@pytest.mark.slow
+async def test_purge_a_million_expired_sessions(tmp_path: Path, request: pytest.FixtureRequest) -> None:  # fmt: skip  # noqa: E501
+    if "slow" not in (request.config.option.markexpr or "") and not os.environ.get(
+        "TOKENLIFE_SLOW"
+    ):
+        pytest.skip("slow: run with -m slow or TOKENLIFE_SLOW=1")
+    await purge_while_refreshing(tmp_path / "purge.db", 1_000_000)
