@@ -1,0 +1,121 @@
+"""What ``purge`` would remove, counted without removing anything (``--dry-run``).
+
+The Store protocol has ``purge`` but no "count what purge would take", so
+the count is made here, per backend, read-only, with the exact conditions the
+stores' own purge uses (LIFECYCLE.md; ``PurgeRequest``):
+
+- SQLite: a second, read-only connection (``mode=ro``) to the file and four
+  ``COUNT(*)`` queries on the indexed expiry columns. Nothing is written; the
+  file is checked to be a tokenlife store first.
+- Redis: ``ZCOUNT`` on the store's three purge queues (sorted sets scored by
+  expiry). A queue entry may outlive its record (Redis key expiry reclaimed
+  it first); purge still has to clear that entry, so it is counted.
+
+Both read the adapters' storage layout, so they live next to a test that
+compares the count with what a real purge then removes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tokenlife import Policy, StoreError
+from tokenlife.store import PurgeRequest
+
+from ._errors import CliError
+from ._stores import StoreURL
+
+
+@dataclass(frozen=True)
+class PurgeCount:
+    """Records at or past their purge cutoff; ``refresh_tokens`` only where countable."""
+
+    sessions: int
+    refresh_tokens: int | None
+    denials: int
+    watermarks: int
+
+
+def purge_request(policy: Policy, now: float, batch: int) -> PurgeRequest:
+    """The cutoffs ``TokenAuthority.purge`` uses for this policy at ``now``.
+
+    Mirrored (the authority builds its request internally); a test checks that
+    a dry run and the real purge agree, so a drift in the core shows up there.
+    """
+    leeway = policy.leeway
+    return PurgeRequest(
+        sessions_before=now - leeway,
+        denials_before=now - leeway,
+        watermarks_before=now - policy.session_ttl - leeway,
+        limit=batch,
+    )
+
+
+async def count(spec: StoreURL, store: Any, request: PurgeRequest) -> PurgeCount:
+    """Count on the opened ``store`` (Redis) or beside it (SQLite's file)."""
+    if spec.kind == "sqlite":
+        assert spec.path is not None
+        return _count_sqlite(spec.path, request)
+    return await _count_redis(store, request)
+
+
+_SQLITE_COUNTS = (
+    "SELECT count(*) FROM sessions WHERE expires_at <= :sessions",
+    "SELECT count(*) FROM refresh WHERE sid IN "
+    "(SELECT sid FROM sessions WHERE expires_at <= :sessions)",
+    "SELECT count(*) FROM denials WHERE until <= :denials",
+    "SELECT count(*) FROM watermarks WHERE revoked_before <= :watermarks",
+)
+
+
+def _count_sqlite(path: Path, request: PurgeRequest) -> PurgeCount:
+    from tokenlife_sqlite import SCHEMA_VERSION
+    from tokenlife_sqlite._schema import APPLICATION_ID
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    bounds = {
+        "sessions": request.sessions_before,
+        "denials": request.denials_before,
+        "watermarks": request.watermarks_before,
+    }
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot open {path} read-only: {exc}") from None
+    try:
+        (application_id,) = conn.execute("PRAGMA application_id").fetchone()
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if application_id != APPLICATION_ID or not 1 <= version <= SCHEMA_VERSION:
+            raise CliError(f"{path} is not a tokenlife SQLite store this version can read")
+        sessions, refresh, denials, marks = (
+            int(conn.execute(query, bounds).fetchone()[0]) for query in _SQLITE_COUNTS
+        )
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot count in {path}: {exc}") from None
+    finally:
+        conn.close()
+    return PurgeCount(sessions=sessions, refresh_tokens=refresh, denials=denials, watermarks=marks)
+
+
+async def _count_redis(store: Any, request: PurgeRequest) -> PurgeCount:
+    from tokenlife_redis._keys import Keys
+    from tokenlife_redis._scripts import REDIS_ERRORS
+
+    keys = Keys(store.prefix)
+    client = store.client
+    try:
+        sessions = await client.zcount(keys.session_queue, "-inf", request.sessions_before)
+        denials = await client.zcount(keys.denial_queue, "-inf", request.denials_before)
+        marks = await client.zcount(keys.watermark_queue, "-inf", request.watermarks_before)
+    except REDIS_ERRORS as exc:
+        raise StoreError(f"redis failed to count: {exc}") from exc
+    return PurgeCount(
+        sessions=int(sessions), refresh_tokens=None, denials=int(denials), watermarks=int(marks)
+    )
+
+
+__all__ = ("PurgeCount", "count", "purge_request")

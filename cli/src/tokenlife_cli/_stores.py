@@ -1,0 +1,132 @@
+"""``--store URL``: which store, how to open it, and how to name it in messages.
+
+``sqlite:///relative/file`` and ``sqlite:////absolute/file`` (SQLAlchemy's
+spelling) open a :class:`tokenlife_sqlite.SQLiteStore`; ``redis://`` and
+``rediss://`` URLs go to :meth:`tokenlife_redis.RedisStore.from_url`, less one
+query option of ours, ``prefix`` (the store's key prefix, ``tokenlife:`` by
+default). Unless the URL says otherwise, connecting gives up after
+``socket_connect_timeout=5`` seconds: a person is waiting.
+A SQLite file must already exist: an administration command that silently
+created an empty store at a mistyped path would report "no sessions" and be
+believed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
+
+from tokenlife import ConfigurationError, Store
+
+from ._errors import CliError, UsageError
+
+SCHEMES: Final = ("sqlite", "redis", "rediss")
+EXAMPLES: Final = "sqlite:///relative.db, sqlite:////abs/path.db or redis://host:6379/0"
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed ``--store``: the kind, what to open, and a password-free name for messages."""
+
+    kind: Literal["sqlite", "redis"]
+    url: str
+    display: str
+    path: Path | None = None
+    #: The Redis key prefix (``?prefix=``), or ``None`` for the store's default.
+    prefix: str | None = None
+
+
+def parse(raw: str) -> StoreURL:
+    """Check ``--store`` before anything is opened; every problem is a usage error."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        raise UsageError(f"--store {raw!r} is not a URL; use {EXAMPLES}")
+    scheme = scheme.lower()
+    if scheme not in SCHEMES:
+        hint = " (a memory store lives and dies inside one process)" if scheme == "memory" else ""
+        raise UsageError(f"unknown store scheme {scheme!r} in --store{hint}; use {EXAMPLES}")
+    if scheme == "sqlite":
+        return _sqlite(raw, rest)
+    return _redis(raw)
+
+
+def _sqlite(raw: str, rest: str) -> StoreURL:
+    if not rest.startswith("/"):
+        raise UsageError(
+            f"--store {raw!r}: a SQLite URL has no host; use sqlite:///relative.db "
+            "or sqlite:////absolute/path.db"
+        )
+    path_text = unquote(rest[1:].partition("?")[0])
+    if "?" in rest:
+        raise UsageError(f"--store {raw!r}: SQLite URLs take no query options")
+    if not path_text or path_text == ":memory:":
+        raise UsageError(f"--store {raw!r}: give the path of the SQLite file")
+    path = Path(path_text)
+    return StoreURL(kind="sqlite", url=raw, display=f"sqlite:///{path_text}", path=path)
+
+
+def _redis(raw: str) -> StoreURL:
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise UsageError(f"--store {_redact(parts)}: the port is not a number") from None
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise UsageError(f"--store {_redact(parts)}: the database must be a number (/0)")
+    if not parts.hostname:
+        raise UsageError(f"--store {_redact(parts)}: a Redis URL needs a host")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefixes = [value for name, value in query if name == "prefix"]
+    if len(prefixes) > 1 or (prefixes and not prefixes[0]):
+        raise UsageError(f"--store {_redact(parts)}: give ?prefix= once, not empty")
+    rest = urlencode([(name, value) for name, value in query if name != "prefix"])
+    url = parts._replace(query=rest).geturl()
+    prefix = prefixes[0] if prefixes else None
+    return StoreURL(kind="redis", url=url, display=_redact(parts), prefix=prefix)
+
+
+def _redact(parts: SplitResult) -> str:
+    """The URL with any password replaced, fit for an error message or a log."""
+    if parts.password is None:
+        return parts.geturl()
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+@asynccontextmanager
+async def open_store(spec: StoreURL) -> AsyncIterator[Store]:
+    """The opened store; closed on the way out, whatever happens inside."""
+    if spec.kind == "sqlite":
+        assert spec.path is not None
+        if not spec.path.is_file():
+            problem = "not a regular file" if spec.path.exists() else "the file does not exist"
+            raise CliError(f"no SQLite store at {spec.path}: {problem}")
+        from tokenlife_sqlite import SQLiteStore
+
+        try:
+            sqlite_store = SQLiteStore(spec.path)
+        except ConfigurationError as exc:
+            raise UsageError(f"--store {spec.display}: {exc.message}") from None
+        async with sqlite_store as opened:
+            yield opened
+        return
+    try:
+        from tokenlife_redis import RedisStore
+    except ImportError:
+        raise CliError(
+            "redis:// stores need the tokenlife-redis package: pip install 'tokenlife-cli[redis]'"
+        ) from None
+    options: dict[str, Any] = {"socket_connect_timeout": 5.0}
+    if spec.prefix is not None:
+        options["prefix"] = spec.prefix
+    async with RedisStore.from_url(spec.url, **options) as redis_store:
+        yield redis_store
+
+
+__all__ = ("EXAMPLES", "SCHEMES", "StoreURL", "open_store", "parse")
