@@ -451,7 +451,7 @@ def test_pyjwt_clock_is_frozen(forges: dict[str, Forge]) -> None:
 # -- hypothesis: the claim checks agree exactly -------------------------------------------------
 
 DIFFERENTIAL = settings(
-    max_examples=100,
+    max_examples=75,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -521,7 +521,7 @@ def _check_never_laxer(forge: Forge, data: st.DataObject) -> None:
         assert pyjwt == ACCEPT or _fraction_explains(token), kind
 
 
-@settings(DIFFERENTIAL, max_examples=60)
+@settings(DIFFERENTIAL, max_examples=50)
 @given(data=st.data())
 @pytest.mark.parametrize("material", ["hs", "ed"])
 def test_never_laxer_than_pyjwt(

@@ -24,7 +24,7 @@ LEEWAY = 5
 REFUSED_HEADERS = {"crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "zip", "b64"}
 
 FAST = settings(
-    max_examples=75,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -165,7 +165,7 @@ def test_mutations_reach_acceptance_and_rejection(world: World) -> None:
     """The property above cannot pass vacuously: both outcomes occur."""
     outcomes: set[bool] = set()
 
-    @settings(FAST, max_examples=40, database=None)
+    @settings(FAST, max_examples=30, database=None)
     @given(data=st.data())
     def probe(data: st.DataObject) -> None:
         _, token = mutate(data, world)
