@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 from pathlib import Path
@@ -142,3 +143,18 @@ def test_table_markers_are_expanded_and_unknown_ones_fail() -> None:
 )
 def test_sphinx_roles_become_markdown(source: str, rendered: str) -> None:
     assert griffe_roles.markdown(source) == rendered
+
+
+@pytest.mark.parametrize(
+    ("module", "page"),
+    [
+        ("tokenlife", "tokenlife.md"),
+        ("tokenlife.store", "store.md"),
+        ("tokenlife.testing", "testing.md"),
+    ],
+)
+def test_the_api_reference_lists_every_public_name(module: str, page: str) -> None:
+    exported = set(importlib.import_module(module).__all__) - {"__version__"}
+    text = (DOCS / "reference" / page).read_text(encoding="utf-8")
+    listed = set(re.findall(rf"^::: {re.escape(module)}\.(\w+)$", text, re.MULTILINE))
+    assert exported == listed, f"missing: {exported - listed}; not exported: {listed - exported}"
