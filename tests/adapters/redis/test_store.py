@@ -277,3 +277,19 @@ async def test_successor_collision_is_refused(redis_store: RedisStore) -> None:
     with pytest.raises(StoreError):
         await redis_store.refresh(refresh_request(first, T0 + 1, first.jti))
     assert await redis_store.refresh_record(first.jti) == first
+
+
+async def test_corrupt_records_fail_closed(redis_store: RedisStore) -> None:
+    """Stored bytes that do not decode are a StoreError, never another exception."""
+    keys, client = Keys(redis_store.prefix), redis_store.client
+    session, first = make_session()
+    await redis_store.create_session(session, first)
+    await client.hset(keys.session("s1"), "ca", "not-a-time")
+    with pytest.raises(StoreError):
+        await redis_store.session("s1")
+    await client.hset(keys.session("s1"), "ca", "1.5")
+    await client.hset(keys.family("s1"), first.jti, b"\xff{garbage")
+    with pytest.raises(StoreError):
+        await redis_store.refresh(refresh_request(first, T0 + 1, "s1-r1"))
+    with pytest.raises(StoreError):
+        await redis_store.refresh_record(first.jti)

@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
 from ._lua import PRELUDE, SOURCES
@@ -28,8 +28,6 @@ Client: TypeAlias = "Redis | RedisCluster"
 Call: TypeAlias = "tuple[Script, Sequence[str], Sequence[EncodableT]]"
 #: Concurrent script calls one cluster-wide step may have in flight.
 FAN_OUT = 32
-#: What a Redis client may raise: redis-py's own errors, and cluster routing errors.
-REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
 
 class Script:
@@ -137,4 +135,4 @@ class Scripts:
         return list(await asyncio.gather(*(one(call) for call in calls)))
 
 
-__all__ = ("FAN_OUT", "REDIS_ERRORS", "Call", "Client", "Script", "Scripts")
+__all__ = ("FAN_OUT", "Call", "Client", "Script", "Scripts")

@@ -18,22 +18,25 @@ revocation) and copied at session creation; the creation order in cluster
 mode (session first, then index + watermark read, then mirror) leaves no
 window in which a session started before a watermark escapes it.
 
-Errors: anything redis-py raises becomes :class:`tokenlife.StoreError`, so the
-driver fails closed.
+Errors: anything redis-py raises, and any stored value that does not decode,
+becomes :class:`tokenlife.StoreError`, so the driver fails closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT
 
 from tokenlife import MAX_LEEWAY, StoreError
@@ -66,11 +69,14 @@ from ._codec import (
     watermark_of,
 )
 from ._keys import Keys
-from ._scripts import REDIS_ERRORS, Client, Scripts
+from ._scripts import Client, Scripts
 from ._steps import Steps
 
 #: The latest key expiry the store sets (2**53 ms, about the year 287,000).
 _MAX_MS = 2**53
+#: Everything a call may fail with: redis-py's errors and cluster routing
+#: errors, sockets, and stored values that do not decode.
+FAILURES = (RedisError, RedisClusterException, OSError, msgspec.MsgspecError, ValueError, TypeError)
 
 
 def _tag(decision: RefreshDecision) -> str:
@@ -82,6 +88,30 @@ def _tag(decision: RefreshDecision) -> str:
     if isinstance(decision, RevokeForReuse):
         return "reuse"
     return decision.reason
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Method = Callable[Concatenate["RedisStore", _P], Coroutine[Any, Any, _R]]
+
+
+def _fails_closed(what: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
+    """Refuse when closed; turn every failure — redis-py's errors, and stored
+    data that does not decode — into StoreError, so the driver fails closed."""
+
+    def wrap(method: _Method[_P, _R]) -> _Method[_P, _R]:
+        @functools.wraps(method)
+        async def guarded(self: RedisStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if self._closed:
+                raise StoreError("the redis store is closed")
+            try:
+                return await method(self, *args, **kwargs)
+            except FAILURES as exc:
+                raise StoreError(f"redis store failed to {what}: {exc}") from exc
+
+        return guarded
+
+    return wrap
 
 
 class RedisStore:
@@ -170,7 +200,7 @@ class RedisStore:
         """Load the scripts, which also proves the server is there."""
         try:
             await self._scripts.load()
-        except REDIS_ERRORS as exc:
+        except FAILURES as exc:
             raise StoreError(f"redis unavailable: {exc}") from exc
         return self
 
@@ -190,10 +220,6 @@ class RedisStore:
         if self._owns_client:
             await self.client.aclose()
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise StoreError("the redis store is closed")
-
     def _deadline(self, at: float) -> bytes:
         """Epoch milliseconds at which a key stops mattering (``at`` plus retention).
 
@@ -207,28 +233,23 @@ class RedisStore:
 
     # -- the lifecycle: one script each on a single server ----------------------
 
+    @_fails_closed("create a session")
     async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
-        self._check_open()
-        keys, sid, subject = self._keys, session.sid, session.subject
-        deadline, created = self._deadline(session.expires_at), num(session.created_at)
+        keys, scripts, sid, subject = self._keys, self._scripts, session.sid, session.subject
+        deadline = self._deadline(session.expires_at)
         own = [keys.session(sid), keys.family(sid)]
-        args: list[EncodableT] = [deadline, sid, created, num(session.expires_at), first.jti]
-        args += (encode_record(first), *encode_session(session))
-        try:
-            if not self._cluster:
-                shared = [keys.index(subject), keys.watermark(subject), keys.session_queue]
-                created_now = await self._scripts.run(self._scripts.create, own + shared, args)
-            else:
-                created_now = await self._scripts.run(self._scripts.create, own, args)
-                if created_now:
-                    await self._steps.attach(session, deadline)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to create a session: {exc}") from exc
-        if not created_now:
+        args: list[EncodableT] = [deadline, sid, num(session.created_at)]
+        args += (num(session.expires_at), first.jti, encode_record(first))
+        args += encode_session(session)
+        if not self._cluster:
+            own += (keys.index(subject), keys.watermark(subject), keys.session_queue)
+        if not await scripts.run(scripts.create, own, args):
             raise StoreError("a session or refresh token with this id already exists")
+        if self._cluster:
+            await self._steps.attach(session, deadline)
 
+    @_fails_closed("refresh")
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
-        self._check_open()
         sid, now = request.sid, num(request.now)
         head, tail, rotated = successor_parts(
             request.jti, sid, request.subject, now, request.successor_jti
@@ -247,12 +268,8 @@ class RedisStore:
             num(float(int(request.now))) if request.raise_access_floor else b"",
         )
         keys = (self._keys.session(sid), self._keys.family(sid))
-        try:
-            reply = unpack(await self._scripts.run(self._scripts.refresh, keys, args))
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to refresh: {exc}") from exc
-        code, raw, raw_successor = reply[:3]
-        fields = reply[3:]
+        reply = unpack(await self._scripts.run(self._scripts.refresh, keys, args))
+        code, raw, raw_successor, fields = reply[0], reply[1], reply[2], reply[3:]
         if code == "collision":
             raise StoreError("successor id collision")
         record = None if raw is None else decode_record(request.jti, raw)
@@ -271,28 +288,23 @@ class RedisStore:
             raise StoreError(f"refresh script decided {code!r}, the rules {_tag(decision)!r}")
         return decision
 
+    @_fails_closed("check an access token")
     async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
-        self._check_open()
         keys = self._keys
         fields: Sequence[Value]
-        try:
-            if not self._cluster:
-                reply = await self._scripts.run(
-                    self._scripts.access, (keys.session(sid), keys.denial(jti)), ()
-                )
-                flag, *fields = unpack(reply)
-                denied = flag == "1"
-            else:
-                client = self.client
-                fields, found = await asyncio.gather(
-                    client.hmget(keys.session(sid), ACCESS_FIELDS),
-                    client.exists(keys.denial(jti)),
-                )
-                denied = found > 0
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed an access check: {exc}") from exc
+        if not self._cluster:
+            own = (keys.session(sid), keys.denial(jti))
+            flag, *fields = unpack(await self._scripts.run(self._scripts.access, own, ()))
+            denied = flag == "1"
+        else:
+            fields, found = await asyncio.gather(
+                self.client.hmget(keys.session(sid), ACCESS_FIELDS),
+                self.client.exists(keys.denial(jti)),
+            )
+            denied = found > 0
         return decode_access(denied, fields, subject)
 
+    @_fails_closed("revoke a session")
     async def revoke_session(
         self,
         sid: str,
@@ -301,31 +313,24 @@ class RedisStore:
         reason: str,
         deny: tuple[str, float] | None = None,
     ) -> SessionRecord | None:
-        self._check_open()
         keys, scripts = self._keys, self._scripts
         own: list[str] = [keys.session(sid)]
-        args: list[bytes | str] = [num(now), reason]
-        try:
-            if deny is None:
-                fields = await scripts.run(scripts.revoke, own, args)
-            elif not self._cluster:
-                own += (keys.denial(deny[0]), keys.denial_queue)
-                args += (deny[0], num(deny[1]), self._deadline(deny[1]))
-                fields = await scripts.run(scripts.revoke, own, args)
-            else:
-                fields, _ = await asyncio.gather(
-                    scripts.run(scripts.revoke, own, args), self._deny(*deny)
-                )
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to revoke a session: {exc}") from exc
-        return None if fields is None else decode_session(unpack(fields))
+        args: list[EncodableT] = [num(now), reason]
+        if deny is None:
+            reply = await scripts.run(scripts.revoke, own, args)
+        elif not self._cluster:
+            own += (keys.denial(deny[0]), keys.denial_queue)
+            args += (deny[0], num(deny[1]), self._deadline(deny[1]))
+            reply = await scripts.run(scripts.revoke, own, args)
+        else:
+            reply, _ = await asyncio.gather(
+                scripts.run(scripts.revoke, own, args), self._deny(*deny)
+            )
+        return None if reply is None else decode_session(unpack(reply))
 
+    @_fails_closed("deny an access token")
     async def deny_access(self, jti: str, *, until: float) -> None:
-        self._check_open()
-        try:
-            await self._deny(jti, until)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to deny a token: {exc}") from exc
+        await self._deny(jti, until)
 
     async def _deny(self, jti: str, until: float) -> None:
         keys, scripts = self._keys, self._scripts
@@ -340,45 +345,29 @@ class RedisStore:
 
     # -- subject-wide and housekeeping: per-slot steps (see _steps) ------------
 
+    @_fails_closed("revoke a subject")
     async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
-        self._check_open()
-        try:
-            return await self._steps.revoke(subject, now=now, reason=reason)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to revoke a subject: {exc}") from exc
+        return await self._steps.revoke(subject, now=now, reason=reason)
 
+    @_fails_closed("list sessions")
     async def sessions(self, subject: str) -> list[SessionRecord]:
-        self._check_open()
-        try:
-            return await self._steps.sessions(subject)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to list sessions: {exc}") from exc
+        return await self._steps.sessions(subject)
 
+    @_fails_closed("purge")
     async def purge(self, request: PurgeRequest) -> int:
-        self._check_open()
-        try:
-            return await self._steps.purge(request)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to purge: {exc}") from exc
+        return await self._steps.purge(request)
 
     # -- reads ----------------------------------------------------------------------
 
+    @_fails_closed("read a session")
     async def session(self, sid: str) -> SessionRecord | None:
-        self._check_open()
-        try:
-            fields = await self.client.hmget(self._keys.session(sid), SESSION_FIELDS)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to read a session: {exc}") from exc
-        return decode_session(fields)
+        return decode_session(await self.client.hmget(self._keys.session(sid), SESSION_FIELDS))
 
+    @_fails_closed("read a refresh record")
     async def refresh_record(self, jti: str) -> RefreshRecord | None:
         """A diagnostic read: records are filed under their session, so without
         the sid this looks through every session the store still tracks."""
-        self._check_open()
-        try:
-            return await self._steps.find_record(jti)
-        except REDIS_ERRORS as exc:
-            raise StoreError(f"redis failed to read a refresh record: {exc}") from exc
+        return await self._steps.find_record(jti)
 
 
 __all__ = ("RedisStore",)
