@@ -493,3 +493,21 @@ def test_rotation_to_an_existing_kid_is_refused(ed: _forge.Material) -> None:
 def test_rotation_exports_both_public_halves(es: _forge.Material, ed: _forge.Material) -> None:
     rotated = KeySet(es.key).rotated(ed.key)
     assert {jwk["kid"] for jwk in rotated.public_jwks()["keys"]} == {es.key.kid, ed.key.kid}
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{"use": "enc"}, {"key_ops": ["encrypt", "decrypt"]}, {"key_ops": "sign"}],
+)
+def test_jwk_published_for_encryption_is_refused(members: dict[str, object]) -> None:
+    jwk = KeySet.generate("ES256").active.public_jwk
+    assert jwk is not None
+    with pytest.raises(KeyConfigError):
+        Key.from_jwk({**jwk, **members})
+
+
+def test_jwk_for_signatures_is_accepted() -> None:
+    jwk = KeySet.generate("ES256").active.public_jwk
+    assert jwk is not None
+    for members in ({"use": "sig"}, {"key_ops": ["verify"]}):
+        assert Key.from_jwk({**jwk, **members}).algorithm == "ES256"

@@ -14,15 +14,12 @@ from functools import partial
 from typing import Any, Final
 
 import msgspec
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import load_der_private_key, load_der_public_key
 from jwt import algorithms as _jwa
 from jwt.exceptions import InvalidKeyError, PyJWKError
-from jwt.utils import is_pem_format
 
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import KeyConfigError
+from ._keymaterial import is_key_material
 
 HMAC_ALGORITHMS: Final = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 ASYMMETRIC_ALGORITHMS: Final = frozenset(
@@ -38,12 +35,6 @@ MIN_RSA_BITS: Final = 2048
 
 _ALGORITHMS: Final = _jwa.get_default_algorithms()
 _EC_CURVES: Final = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
-_SSH_PREFIXES: Final = (b"ssh-", b"ecdsa-sha2-", b"sk-ssh-", b"sk-ecdsa-")
-_DER_LOADERS: Final[tuple[Callable[[bytes], object], ...]] = (
-    load_der_public_key,
-    partial(load_der_private_key, password=None),
-    x509.load_der_x509_certificate,
-)
 _PRIVATE_JWK_MEMBERS: Final = ("d", "k")
 
 
@@ -136,7 +127,7 @@ class Key:
         raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
         if not raw:
             raise KeyConfigError("an HMAC secret must not be empty")
-        if _is_key_material(raw):
+        if is_key_material(raw):
             raise KeyConfigError(
                 "this HMAC secret is an asymmetric key (PEM, SSH, DER or JWK); "
                 "load it with from_pem/from_jwk instead"
@@ -191,6 +182,7 @@ class Key:
         kid = jwk.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise KeyConfigError("a JWK 'kid' must be a string")
+        _require_signature_use(jwk)
         try:
             prepared = _ALGORITHMS[alg].from_jwk(dict(jwk))
         except (InvalidKeyError, PyJWKError, ValueError, TypeError, KeyError) as exc:
@@ -217,41 +209,6 @@ class Key:
         sign = partial(_asymmetric_sign, jwa.sign, private) if private is not None else None
         verify = partial(_asymmetric_verify, jwa.verify, public)
         return cls(kid=kid, algorithm=algorithm, sign=sign, verify=verify, public_jwk=public_jwk)
-
-
-def _is_key_material(raw: bytes) -> bool:
-    """Whether an "HMAC secret" is really a key in PEM, SSH, DER or JWK form.
-
-    Checked here rather than left to pyjwt, whose checks vary by version and
-    miss leading whitespace (RFC 8725 §2.1: algorithm confusion).
-    """
-    stripped = raw.strip()
-    if b"-----BEGIN" in raw or is_pem_format(raw) or stripped.startswith(_SSH_PREFIXES):
-        return True
-    der = _der_sequence(raw.lstrip())
-    if der is not None:
-        for load in _DER_LOADERS:
-            try:
-                load(der)
-            except (ValueError, TypeError, UnsupportedAlgorithm):
-                continue
-            return True
-    # A JWK or a JWKS pasted as text.
-    return stripped[:1] in (b"{", b"[") and b'"kty"' in stripped
-
-
-def _der_sequence(data: bytes) -> bytes | None:
-    """The DER SEQUENCE ``data`` starts with, if only whitespace follows it."""
-    if len(data) < 2 or data[0] != 0x30:
-        return None
-    start, length = 2, data[1]
-    if length & 0x80:
-        start += length & 0x7F
-        length = int.from_bytes(data[2:start], "big")
-    end = start + length
-    if end > len(data) or data[end:].strip():
-        return None
-    return data[:end]
 
 
 def _hmac_sign(keyed: hmac.HMAC, message: bytes) -> bytes:
@@ -289,6 +246,16 @@ def _cannot_sign(kid: str) -> Callable[[bytes], bytes]:
         raise KeyConfigError(f"key {kid!r} is verify-only (no private half)")
 
     return refuse
+
+
+def _require_signature_use(jwk: Mapping[str, Any]) -> None:
+    """RFC 7517 §4.2-4.3: a key published for encryption must not sign or verify."""
+    use = jwk.get("use")
+    if use is not None and use != "sig":
+        raise KeyConfigError(f"the JWK is for use={use!r}, not 'sig'")
+    ops = jwk.get("key_ops")
+    if ops is not None and (not isinstance(ops, list) or not {"sign", "verify"}.intersection(ops)):
+        raise KeyConfigError("the JWK's key_ops allow neither 'sign' nor 'verify'")
 
 
 def _require_asymmetric(algorithm: str) -> None:
