@@ -20,6 +20,7 @@ from tokenlife.store import (
     RefreshRecord,
     RefreshRequest,
     RefreshSnapshot,
+    Replay,
     RevokeForReuse,
     Rotate,
     SessionRecord,
@@ -293,3 +294,19 @@ async def test_corrupt_records_fail_closed(redis_store: RedisStore) -> None:
         await redis_store.refresh(refresh_request(first, T0 + 1, "s1-r1"))
     with pytest.raises(StoreError):
         await redis_store.refresh_record(first.jti)
+
+
+@pytest.mark.parametrize("grace", [10.0, 0.0])
+async def test_a_retried_rotation_hands_back_its_own_successor(
+    redis_store: RedisStore, grace: float
+) -> None:
+    """Why from_url may retry a command after a dropped connection: the same
+    request, run again, finds its own rotation (now - rotated_at = 0 <= grace)."""
+    session, first = make_session()
+    await redis_store.create_session(session, first)
+    request = refresh_request(first, T0 + 1, "s1-r1", grace=grace)
+    rotated = await redis_store.refresh(request)
+    again = await redis_store.refresh(request)
+    assert isinstance(rotated, Rotate)
+    assert isinstance(again, Replay)
+    assert again.successor == rotated.successor

@@ -82,9 +82,15 @@ class Scripts:
         return [getattr(self, name) for name in SOURCES]
 
     async def load(self) -> None:
-        """SCRIPT LOAD every script (on a cluster: on every primary)."""
+        """SCRIPT LOAD every script: in one pipeline, or on a cluster on every primary."""
+        if isinstance(self.client, RedisCluster):
+            for script in self.all():
+                await self.client.script_load(script.source)
+            return
+        pipe = self.client.pipeline(transaction=False)
         for script in self.all():
-            await self.client.script_load(script.source)
+            pipe.script_load(script.source)
+        await pipe.execute()
 
     async def run(self, script: Script, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
         """One EVALSHA; on NOSCRIPT, load the script and run it once more."""
