@@ -7,11 +7,15 @@ later, so they are past their absolute expiry and the default 300 s leeway.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pty
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 from tests.cli._cli import T0, tokenlife
 from tests.cli._seed import Rig, stored_sessions, with_authority
@@ -139,3 +143,25 @@ def test_progress_bar_on_a_terminal(target: Target, tmp_path: Path) -> None:
     ]
     assert updates[-1].endswith("sessions\r\n")
     assert stdout.startswith("Purged 600 expired sessions")
+
+
+def test_a_store_that_cannot_be_counted(
+    target: Target, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An adapter whose layout moved: the dry run refuses in one line, a real purge
+    still runs (without totals). In-process, to swap the counter out."""
+    from tokenlife_cli import _purgecount, main
+
+    def moved(*args: object) -> NoReturn:
+        raise _purgecount.CountUnavailable("this adapter keeps its queues elsewhere")
+
+    monkeypatch.setattr(_purgecount, "_count_sqlite", moved)
+    monkeypatch.setattr(_purgecount, "_count_redis", moved)
+    monkeypatch.setenv("TOKENLIFE_NOW", repr(LATER))
+    _seed(target, expired=3, live=0)
+    assert main(["purge", "--store", target.url, "--dry-run", *PURGE_ARGS]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "tokenlife: error: this adapter keeps its queues elsewhere\n"
+    assert main(["purge", "--store", target.url, *PURGE_ARGS, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["sessions"], doc["denials"], doc["watermarks"]) == (4, None, None)

@@ -202,11 +202,18 @@ async def purge(spec: StoreURL, options: PurgeOptions) -> Result:
     policy = _policy(options)
     request = _purgecount.purge_request(policy, now, options.batch)
 
-    async def work(store: Store) -> tuple[_purgecount.PurgeCount, int, int]:
-        counted = await _purgecount.count(spec, store, request)
+    async def work(store: Store) -> tuple[_purgecount.PurgeCount | None, int, int]:
+        try:
+            counted = await _purgecount.count(spec, store, request)
+        except _purgecount.CountUnavailable:
+            if options.dry_run:
+                raise
+            counted = None  # purge anyway; only the total is unknown
         if options.dry_run:
+            assert counted is not None
             return counted, counted.sessions, 0
-        progress = Progress(sys.stderr, label="purging", unit="sessions", total=counted.sessions)
+        total = counted.sessions if counted is not None else None
+        progress = Progress(sys.stderr, label="purging", unit="sessions", total=total)
         auth = _authority(store, policy, now)
         removed = batches = 0
         try:
@@ -230,27 +237,30 @@ async def purge(spec: StoreURL, options: PurgeOptions) -> Result:
             "watermarks_before": _clock.as_json(request.watermarks_before, now),
         },
         "sessions": sessions_removed,
-        "refresh_tokens": counted.refresh_tokens,
-        "denials": counted.denials,
-        "watermarks": counted.watermarks,
+        "refresh_tokens": None if counted is None else counted.refresh_tokens,
+        "denials": None if counted is None else counted.denials,
+        "watermarks": None if counted is None else counted.watermarks,
         "batches": batches,
     }
     return Result(data, _purge_text(data, counted, sessions_removed, options.dry_run))
 
 
 def _purge_text(
-    data: dict[str, Any], counted: _purgecount.PurgeCount, sessions: int, dry_run: bool
+    data: dict[str, Any], counted: _purgecount.PurgeCount | None, sessions: int, dry_run: bool
 ) -> str:
-    refresh = (
-        f" (with {plural(counted.refresh_tokens, 'refresh token')})"
-        if counted.refresh_tokens is not None
-        else " (with their refresh tokens)"
-    )
-    what = (
-        f"{plural(sessions, 'expired session')}{refresh}, "
-        f"{plural(counted.denials, 'access-token denial')} "
-        f"and {plural(counted.watermarks, 'subject watermark')}"
-    )
+    what = plural(sessions, "expired session")
+    if counted is not None:
+        refresh = (
+            f" (with {plural(counted.refresh_tokens, 'refresh token')})"
+            if counted.refresh_tokens is not None
+            else " (with their refresh tokens)"
+        )
+        what += (
+            f"{refresh}, {plural(counted.denials, 'access-token denial')} "
+            f"and {plural(counted.watermarks, 'subject watermark')}"
+        )
+    else:
+        what += " with their refresh tokens, and stale denials and watermarks"
     cutoff = data["cutoffs"]["sessions_before"]["iso"]
     if dry_run:
         return (

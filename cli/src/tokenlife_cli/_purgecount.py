@@ -6,13 +6,15 @@ stores' own purge uses (LIFECYCLE.md; ``PurgeRequest``):
 
 - SQLite: a second, read-only connection (``mode=ro``) to the file and four
   ``COUNT(*)`` queries on the indexed expiry columns. Nothing is written; the
-  file is checked to be a tokenlife store first.
+  file's ``application_id`` and schema version are checked first.
 - Redis: ``ZCOUNT`` on the store's three purge queues (sorted sets scored by
   expiry). A queue entry may outlive its record (Redis key expiry reclaimed
   it first); purge still has to clear that entry, so it is counted.
 
-Both read the adapters' storage layout, so they live next to a test that
-compares the count with what a real purge then removes.
+Both read the adapters' storage layout, so a test compares the count with
+what a real purge then removes; an adapter whose layout moved gives
+:class:`CountUnavailable` (``--dry-run`` fails in one line, a real purge
+goes on without a total) rather than a wrong number.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from tokenlife.store import PurgeRequest
 
 from ._errors import CliError
 from ._stores import StoreURL
+
+
+class CountUnavailable(CliError):
+    """This store cannot be counted (an adapter version with another layout).
+
+    ``--dry-run`` fails with it; a real purge goes on without a total.
+    """
 
 
 @dataclass(frozen=True)
@@ -73,9 +82,11 @@ _SQLITE_COUNTS = (
 
 
 def _count_sqlite(path: Path, request: PurgeRequest) -> PurgeCount:
-    from tokenlife_sqlite import SCHEMA_VERSION
-    from tokenlife_sqlite._schema import APPLICATION_ID
-
+    try:
+        from tokenlife_sqlite import SCHEMA_VERSION
+        from tokenlife_sqlite._schema import APPLICATION_ID
+    except ImportError:
+        raise CountUnavailable("this tokenlife-sqlite does not say its file format") from None
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     bounds = {
         "sessions": request.sessions_before,
@@ -89,11 +100,13 @@ def _count_sqlite(path: Path, request: PurgeRequest) -> PurgeCount:
     try:
         (application_id,) = conn.execute("PRAGMA application_id").fetchone()
         (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if application_id != APPLICATION_ID or not 1 <= version <= SCHEMA_VERSION:
-            raise CliError(f"{path} is not a tokenlife SQLite store this version can read")
+        if application_id != APPLICATION_ID or version != SCHEMA_VERSION:
+            raise CountUnavailable(f"{path} is not in the file format this count knows")
         sessions, refresh, denials, marks = (
             int(conn.execute(query, bounds).fetchone()[0]) for query in _SQLITE_COUNTS
         )
+    except sqlite3.OperationalError as exc:  # no such table or column: another format
+        raise CountUnavailable(f"cannot count in {path}: {exc}") from None
     except sqlite3.Error as exc:
         raise CliError(f"cannot count in {path}: {exc}") from None
     finally:
@@ -102,20 +115,23 @@ def _count_sqlite(path: Path, request: PurgeRequest) -> PurgeCount:
 
 
 async def _count_redis(store: Any, request: PurgeRequest) -> PurgeCount:
-    from tokenlife_redis._keys import Keys
-    from tokenlife_redis._scripts import REDIS_ERRORS
+    from redis.exceptions import RedisError
 
+    try:
+        from tokenlife_redis._keys import Keys
+    except ImportError:
+        raise CountUnavailable("this tokenlife-redis keeps its purge queues elsewhere") from None
     keys = Keys(store.prefix)
     client = store.client
     try:
         sessions = await client.zcount(keys.session_queue, "-inf", request.sessions_before)
         denials = await client.zcount(keys.denial_queue, "-inf", request.denials_before)
         marks = await client.zcount(keys.watermark_queue, "-inf", request.watermarks_before)
-    except REDIS_ERRORS as exc:
+    except (RedisError, OSError) as exc:
         raise StoreError(f"redis failed to count: {exc}") from exc
     return PurgeCount(
         sessions=int(sessions), refresh_tokens=None, denials=int(denials), watermarks=int(marks)
     )
 
 
-__all__ = ("PurgeCount", "count", "purge_request")
+__all__ = ("CountUnavailable", "PurgeCount", "count", "purge_request")
