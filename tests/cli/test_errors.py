@@ -138,6 +138,10 @@ def test_unreachable_redis() -> None:
     for args in (("sessions", "alice"), ("revoke", "--session", "s"), ("purge", "--dry-run")):
         line = _runtime_error(*args, "--store", url)
         assert line.startswith(f"tokenlife: error: store {url}: redis unavailable: ")
+    tls = f"rediss://:secret@127.0.0.1:{port}/1"  # TLS URLs are accepted, and redacted
+    line = _runtime_error("revoke", "--subject", "alice", "--store", tls)
+    assert f"store rediss://:***@127.0.0.1:{port}/1: redis unavailable" in line
+    assert "secret" not in line
 
 
 def test_missing_and_unusable_key_files(tmp_path: Path) -> None:

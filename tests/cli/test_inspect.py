@@ -6,6 +6,7 @@ expires at T0 + 15 min.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,10 @@ def test_claim_of_the_wrong_json_type() -> None:
     ran = inspect_hs(tk.mint(sub=42))
     explanation = rejected(ran, "bad_claim")
     assert explanation.startswith("invalid claims: ") and "$.sub" in explanation
+
+
+def test_real_clock_when_now_is_not_pinned() -> None:
+    token = tk.mint(iat=int(time.time()) - 60, exp=4_000_000_000)
+    ran = tokenlife("inspect", token, "--secret-env", "JWT_SECRET", "--json", env=ENV, now=None)
+    assert ran.code == 0, ran.err
+    assert abs(ran.json()["now"]["epoch"] - time.time()) < 120

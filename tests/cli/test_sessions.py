@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.cli._cli import NOW, T0, tokenlife
 from tests.cli._seed import Rig, stored_session, stored_sessions, with_authority
-from tests.cli._targets import Target
+from tests.cli._targets import Target, sqlite_target
 
 
 def _seed_alice(target: Target) -> tuple[str, str, str]:
@@ -166,3 +167,11 @@ def test_revoked_session_refuses_its_tokens_afterwards(target: Target) -> None:
         return "accepted"
 
     assert with_authority(target, refresh, start=NOW + 1) == "revoked"
+
+
+def test_relative_sqlite_url(tmp_path: Path) -> None:
+    """``sqlite:///name.db`` is relative to the working directory."""
+    _seed_alice(sqlite_target(tmp_path / "relative.db"))
+    ran = tokenlife("sessions", "bob", "--store", "sqlite:///relative.db", "--json", cwd=tmp_path)
+    assert ran.code == 0, ran.err
+    assert (ran.json()["store"], ran.json()["count"]) == ("sqlite:///relative.db", 1)
