@@ -13,7 +13,7 @@ from redis.crc import key_slot
 
 from tests import redis_servers
 from tests.adapters.redis.conftest import fresh_prefix
-from tokenlife import MAX_LEEWAY, StoreError
+from tokenlife import MAX_LEEWAY, ConfigurationError, StoreError
 from tokenlife.store import (
     PurgeRequest,
     RefreshDecision,
@@ -148,8 +148,16 @@ async def test_strings_of_any_kind(redis_store: RedisStore) -> None:
 
 @pytest.mark.parametrize("sid", ["s1", "a}b", "{x}", "", "}", "{", "ü{}"])
 def test_a_session_lives_in_one_slot(sid: str) -> None:
-    keys = Keys("app{1}:") if sid == "{" else Keys("tokenlife:")
+    keys = Keys("tokenlife:")
     assert key_slot(keys.session(sid).encode()) == key_slot(keys.family(sid).encode())
+
+
+@pytest.mark.parametrize("prefix", ["app{1}:", "a}"])
+async def test_a_prefix_with_a_hash_tag_is_refused(
+    redis_server: redis_servers.RedisServer, prefix: str
+) -> None:
+    with pytest.raises(ConfigurationError):
+        RedisStore.from_url(redis_server.url, prefix=prefix)
 
 
 def test_subject_keys_share_a_slot_and_sessions_spread() -> None:

@@ -39,7 +39,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT
 
-from tokenlife import MAX_LEEWAY, StoreError
+from tokenlife import MAX_LEEWAY, ConfigurationError, StoreError
 from tokenlife.store import (
     AccessStatus,
     PurgeRequest,
@@ -88,6 +88,12 @@ def _tag(decision: RefreshDecision) -> str:
     if isinstance(decision, RevokeForReuse):
         return "reuse"
     return decision.reason
+
+
+def _check_prefix(prefix: str) -> None:
+    if "{" in prefix or "}" in prefix:
+        # A hash tag in the prefix would put every key in one slot.
+        raise ConfigurationError(f"a key prefix may not contain braces: {prefix!r}")
 
 
 _P = ParamSpec("_P")
@@ -144,6 +150,7 @@ class RedisStore:
         retention: float = MAX_LEEWAY,
         close_client: bool = False,
     ) -> None:
+        _check_prefix(prefix)
         self._cluster = isinstance(client, RedisCluster)
         self._keys = Keys(prefix)
         self._retention = float(retention)
@@ -173,6 +180,7 @@ class RedisStore:
         rotation inside the grace window and hands back the same successor.
         Keyword arguments go to redis-py and override these defaults.
         """
+        _check_prefix(prefix)
         client: Client
         if cluster:
             client = RedisCluster.from_url(url, **client_options)
