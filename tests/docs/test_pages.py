@@ -12,7 +12,7 @@ import pytest
 
 import tokenlife
 from docs.bench import plot
-from docs.hooks import griffe_roles, tables
+from docs.hooks import tables
 from tests.docs.conftest import DOCS, EXAMPLES, ROOT, pages
 
 SNIPPET = re.compile(r'^\s*--8<-- "(?P<file>[^":]+)(?::(?P<section>[\w-]+))?"\s*$', re.MULTILINE)
@@ -20,6 +20,8 @@ FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>\w*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
 TESTS = Path(__file__).resolve().parent
+#: Imported by name: it needs griffe, which only the "docs" group installs.
+griffe_roles = importlib.import_module("docs.hooks.griffe_roles")
 
 
 def _snippets() -> list[tuple[Path, str, str | None]]:
