@@ -16,11 +16,16 @@ from ._support import T0, StallMeter, bulk_sessions, integrity, login
 
 pytestmark = pytest.mark.anyio
 
-#: A purge call may hold the write lock this long, and the loop may stall this long.
+#: The longest the event loop may stall while a purge runs.
 STALL = 0.05
+#: A stall the store causes (the GIL held, blocking work on the loop) recurs on
+#: every attempt; one the OS scheduler causes on a busy machine does not. So
+#: the stall bound must hold on one of a few attempts, each on fresh data.
+ATTEMPTS = 3
 
 
-async def purge_while_refreshing(path: Path, expired: int) -> None:
+async def purge_while_refreshing(path: Path, expired: int) -> float:
+    """Purge ``expired`` sessions while eight sessions keep rotating; the longest stall."""
     bulk_sessions(path, expired, expires_at=T0)
     now = T0 + 3600.0  # every bulk session ended an hour ago
     async with SQLiteStore(path) as store:
@@ -66,7 +71,6 @@ async def purge_while_refreshing(path: Path, expired: int) -> None:
             await asyncio.gather(*tasks)
 
         assert removed == expired and calls == expired // 1000 + 1
-        assert meter.longest < STALL, f"the event loop stalled {meter.longest * 1e3:.0f} ms"
         assert rotations >= 8, "refreshes went on while purging"
         for sid in live:
             session = await store.session(sid)
@@ -76,16 +80,28 @@ async def purge_while_refreshing(path: Path, expired: int) -> None:
               f"{slowest * 1e3:.0f} ms); longest loop stall {meter.longest * 1e3:.1f} ms; "
               f"{rotations} rotations meanwhile")  # fmt: skip
     assert integrity(path) == ["ok"]
+    return meter.longest
+
+
+async def purge_without_stalls(workdir: Path, expired: int) -> None:
+    stalls = []
+    for attempt in range(ATTEMPTS):
+        stalls.append(await purge_while_refreshing(workdir / f"purge{attempt}.db", expired))
+        if stalls[-1] < STALL:
+            return
+    shown = ", ".join(f"{s * 1e3:.0f} ms" for s in stalls)
+    raise AssertionError(f"the event loop stalled on every attempt: {shown}")
 
 
 async def test_purge_50k_expired_sessions_in_bounded_batches(tmp_path: Path) -> None:
-    await purge_while_refreshing(tmp_path / "purge.db", 50_000)
+    await purge_without_stalls(tmp_path, 50_000)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 async def test_purge_a_million_expired_sessions(tmp_path: Path, request: pytest.FixtureRequest) -> None:  # fmt: skip  # noqa: E501
     if "slow" not in (request.config.option.markexpr or "") and not os.environ.get(
         "TOKENLIFE_SLOW"
     ):
         pytest.skip("slow: run with -m slow or TOKENLIFE_SLOW=1")
-    await purge_while_refreshing(tmp_path / "purge.db", 1_000_000)
+    await purge_without_stalls(tmp_path, 1_000_000)

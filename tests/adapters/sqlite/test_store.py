@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tokenlife import ConfigurationError, KeySet, Policy, RevokedTokenError, StoreError, TokenAuthority  # fmt: skip  # noqa: E501
+from tokenlife import (
+    ConfigurationError,
+    KeySet,
+    Policy,
+    RevokedTokenError,
+    StoreError,
+    TokenAuthority,
+)
 from tokenlife.store import AccessStatus, RefreshRequest, Rotate
 from tokenlife.testing import FrozenClock, SequentialIds
 from tokenlife_sqlite import SQLiteStore
