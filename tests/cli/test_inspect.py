@@ -273,3 +273,18 @@ def test_real_clock_when_now_is_not_pinned() -> None:
     ran = tokenlife("inspect", token, "--secret-env", "JWT_SECRET", "--json", env=ENV, now=None)
     assert ran.code == 0, ran.err
     assert abs(ran.json()["now"]["epoch"] - time.time()) < 120
+
+
+def test_duplicate_claim_names_show_the_verified_claims() -> None:
+    """The codec keeps the last of duplicate claims (RFC 7519 §4); show that one."""
+    token = tk.forge_raw(tk.claims_json(sub=["alice", "admin"]))
+    ran = inspect_hs(token, "--json")
+    assert ran.code == 0, ran.out
+    assert ran.json()["claims"]["sub"] == "admin"
+
+
+def test_duplicate_claim_names_without_a_key_are_shown_not_condemned() -> None:
+    ran = tokenlife("inspect", tk.forge_raw(tk.claims_json(sub=["alice", "admin"])), "--json")
+    assert ran.code == 0, ran.out
+    assert ran.json()["claims"]["sub"] == "admin"
+    assert ran.json()["verification"]["valid"] is None

@@ -8,6 +8,7 @@ explained from its ``TokenError.code`` plus the unverified claims.
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from dataclasses import dataclass
@@ -55,6 +56,12 @@ def read_token(raw: str) -> str:
 
 
 def _peek(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, TokenError | None]:
+    """Header and claims as claimed, and what makes the token undecodable, if anything.
+
+    The header is parsed as strictly as ``decode`` parses it. The claims are
+    too, except that duplicate member names fall back to "the last one wins",
+    which is what ``decode`` does with them (RFC 7519 §4 allows either).
+    """
     header = claims = None
     problem: TokenError | None = None
     try:
@@ -64,8 +71,19 @@ def _peek(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Tok
     try:
         claims = _PEEK.peek_claims(token)
     except TokenError as exc:
-        problem = problem or exc
+        claims = _last_wins(token)
+        if claims is None:
+            problem = problem or exc
     return header, claims, problem
+
+
+def _last_wins(token: str) -> dict[str, Any] | None:
+    try:
+        payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
+        value = json.loads(payload)
+    except (IndexError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _audience(options: InspectOptions, claims: dict[str, Any] | None) -> tuple[str, ...] | None:
