@@ -1,11 +1,12 @@
-"""The benchmark page's chart and table, from one ``python -m tests.bench --json`` run.
+"""The benchmark page's charts and tables, from one ``python -m tests.bench --json`` run.
 
     python -m tests.bench --json run.json      # or: nox -s bench -- --json run.json
-    python docs/bench/plot.py run.json         # writes docs/bench/results.json and speed.svg
+    python docs/bench/plot.py run.json         # writes docs/bench/results.json and speed-*.svg
 
-The chart is plain SVG written by hand: no plotting library to install. The
-site's table is rendered from the same ``results.json`` at build time, so the
-chart and the table always show the same run.
+One chart per benchmark module (codec, lifecycle, HTTP, each store), in plain
+SVG written by hand: no plotting library to install. The site's tables are
+rendered from the same ``results.json`` at build time, so the charts and the
+tables always show the same run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from xml.sax.saxutils import escape
 
 HERE: Final = Path(__file__).resolve().parent
 RESULTS: Final = HERE / "results.json"
-CHART: Final = HERE / "speed.svg"
+#: The benchmark modules, in the order the page shows them.
+MODULES: Final = ("codec", "lifecycle", "http", "sqlite", "redis")
 
 TIMES: Final = "\N{MULTIPLICATION SIGN}"
 WIDTH: Final = 760
@@ -40,9 +42,19 @@ def load(path: Path = RESULTS) -> dict[str, Any]:
     return data
 
 
-def measured(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def chart_path(module: str) -> Path:
+    return HERE / f"speed-{module}.svg"
+
+
+def groups(data: Mapping[str, Any], module: str | None = None) -> list[Mapping[str, Any]]:
+    """The run's groups, or those of one module (``codec`` for ``bench_codec``)."""
+    found = data["groups"]
+    return [g for g in found if module is None or g["module"] == f"bench_{module}"]
+
+
+def measured(data: Mapping[str, Any], module: str | None = None) -> list[Mapping[str, Any]]:
     """The groups that ran (not skipped, no error)."""
-    return [g for g in data["groups"] if g.get("skipped") is None and g.get("error") is None]
+    return [g for g in groups(data, module) if g.get("skipped") is None and g.get("error") is None]
 
 
 def _time(us: float) -> str:
@@ -53,16 +65,17 @@ def _rate(ops: float) -> str:
     return f"{ops:,.0f}" if ops >= 10 else f"{ops:.2f}"
 
 
-def markdown_table(data: Mapping[str, Any]) -> str:
-    """The run as the Markdown table ``nox -s bench`` prints."""
+def markdown_table(data: Mapping[str, Any], module: str | None = None) -> str:
+    """The run (or one module's groups) as the Markdown table ``nox -s bench`` prints."""
     rows = [
         "| group | contender | µs/op | ops/s | vs baseline | spread |",
         "|---|---|--:|--:|--:|--:|",
     ]
-    for group in data["groups"]:
+    for group in groups(data, module):
         if group.get("skipped") is not None or group.get("error") is not None:
             status = "skipped" if group.get("skipped") is not None else "error"
-            rows.append(f"| {group['title']} | _{status}_ | | | | |")
+            reason = str(group.get("skipped") or group.get("error") or "").splitlines()[0]
+            rows.append(f"| {group['title']} | _{status}_: {reason} | | | | |")
             continue
         for i, row in enumerate(group["contenders"]):
             ratio = f"{row['ratio']:.2f}{TIMES}"
@@ -87,12 +100,12 @@ def environment(data: Mapping[str, Any]) -> str:
     )
 
 
-def svg(data: Mapping[str, Any]) -> str:
+def svg(data: Mapping[str, Any], module: str) -> str:
     """Each group's contenders as bars of their speed relative to the group's baseline."""
-    groups = measured(data)
-    top = max((row["ratio"] for g in groups for row in g["contenders"]), default=1.0)
+    shown = measured(data, module)
+    top = max((row["ratio"] for g in shown for row in g["contenders"]), default=1.0)
     scale = BARS / max(top * 1.08, 1.0)
-    height = TOP + sum(TITLE + ROW * len(g["contenders"]) + GAP for g in groups) + 10
+    height = TOP + sum(TITLE + ROW * len(g["contenders"]) + GAP for g in shown) + 10
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="system-ui, sans-serif" font-size="12" '
@@ -104,7 +117,7 @@ def svg(data: Mapping[str, Any]) -> str:
     ]
     one = LABEL + scale
     y = TOP
-    for group in groups:
+    for group in shown:
         out.append(
             f'<text x="8" y="{y + 14}" font-weight="600" fill="#222">'
             f"{escape(group['title'])}</text>"
@@ -140,6 +153,7 @@ def trimmed(data: Mapping[str, Any]) -> dict[str, Any]:
         "quick": data.get("quick", False),
         "groups": [
             {
+                "module": g["module"],
                 "title": g["title"],
                 "baseline": g["baseline"],
                 "rounds": g.get("rounds"),
@@ -162,8 +176,15 @@ def main(argv: Sequence[str]) -> int:
         print("refusing a --quick run: it is a smoke test, not a measurement", file=sys.stderr)
         return 1
     RESULTS.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    CHART.write_text(svg(data), encoding="utf-8")
-    print(f"wrote {RESULTS.name} and {CHART.name}")
+    written = [RESULTS.name]
+    for module in MODULES:
+        chart = chart_path(module)
+        if measured(data, module):
+            chart.write_text(svg(data, module), encoding="utf-8")
+            written.append(chart.name)
+        elif chart.exists():
+            chart.unlink()  # not measured in this run: no stale chart
+    print("wrote " + ", ".join(written))
     return 0
 
 

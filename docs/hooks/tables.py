@@ -3,8 +3,9 @@
 Markers, each on a line of its own:
 
 - ``<!-- errors -->``: every public tokenlife error class, its ``code`` and meaning;
-- ``<!-- bench: table -->``, ``<!-- bench: environment -->``: the run in
-  ``docs/bench/results.json`` (the same run ``docs/bench/speed.svg`` shows).
+- ``<!-- bench: environment -->``, ``<!-- bench: table MODULE -->``,
+  ``<!-- bench: chart MODULE -->``: the run in ``docs/bench/results.json`` (the
+  same run the ``docs/bench/speed-MODULE.svg`` charts show).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any, Final
 
 import tokenlife
 
-MARKER: Final = re.compile(r"^<!--\s*(?P<name>errors|bench:\s*[a-z]+)\s*-->[ \t]*$", re.MULTILINE)
+MARKER: Final = re.compile(
+    r"^<!--\s*(?P<name>errors|bench:\s*[a-z]+(?:\s+[a-z]+)?)\s*-->[ \t]*$", re.MULTILINE
+)
 PLOT: Final = Path(__file__).resolve().parents[1] / "bench" / "plot.py"
 
 
@@ -61,15 +64,22 @@ def errors_table() -> str:
 
 
 def render(name: str) -> str:
-    name = re.sub(r"\s+", "", name)
+    name = " ".join(name.split())
     if name == "errors":
         return errors_table()
+    kind, _, module = name.removeprefix("bench:").strip().partition(" ")
     plot = _plot()
     data = plot.load()
-    if name == "bench:table":
-        return str(plot.markdown_table(data)) + "\n"
-    if name == "bench:environment":
+    if kind == "environment" and not module:
         return str(plot.environment(data)) + "\n"
+    if module not in plot.MODULES:
+        raise ValueError(f"unknown table marker {name!r}")
+    if kind == "table":
+        return str(plot.markdown_table(data, module)) + "\n"
+    if kind == "chart":
+        if not plot.measured(data, module):
+            return "_Not measured in this run._\n"
+        return f"![{module}: speed relative to each group's baseline](bench/speed-{module}.svg)\n"
     raise ValueError(f"unknown table marker {name!r}")
 
 

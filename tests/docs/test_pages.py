@@ -100,17 +100,28 @@ def test_the_error_table_lists_every_public_error() -> None:
         assert f"`{error.__name__}` | `{error.code}` |" in table
 
 
-def test_the_benchmark_table_and_chart_show_the_committed_run() -> None:
+def test_the_benchmark_tables_and_charts_show_the_committed_run() -> None:
     data = plot.load()
     assert not data["quick"]
-    table = plot.markdown_table(data)
-    for group in data["groups"]:
-        assert f"| {group['title']} |" in table
-        for row in group.get("contenders", ()):
-            assert f"| {row['name']} |" in table
-    # The committed chart is exactly what plot.py draws from the committed data.
-    assert (DOCS / "bench" / "speed.svg").read_text(encoding="utf-8") == plot.svg(data)
-    assert tables.render("bench: table") == table + "\n"
+    page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    for module in plot.MODULES:
+        assert f"<!-- bench: table {module} -->" in page
+        assert f"<!-- bench: chart {module} -->" in page
+        table = plot.markdown_table(data, module)
+        assert tables.render(f"bench: table {module}") == table + "\n"
+        for group in plot.groups(data, module):
+            assert f"| {group['title']} |" in table
+            for row in group.get("contenders", ()):
+                assert f"| {row['name']} |" in table
+        chart = plot.chart_path(module)
+        if plot.measured(data, module):
+            # The committed chart is exactly what plot.py draws from the committed data.
+            assert chart.read_text(encoding="utf-8") == plot.svg(data, module)
+            assert chart.name in tables.render(f"bench: chart {module}")
+        else:
+            assert not chart.exists()
+    modules = {group["module"].removeprefix("bench_") for group in data["groups"]}
+    assert modules <= set(plot.MODULES), "a benchmark module the page does not show"
 
 
 def test_plot_refuses_a_quick_run(tmp_path: Path) -> None:
@@ -126,8 +137,9 @@ def test_table_markers_are_expanded_and_unknown_ones_fail() -> None:
     assert "<!--" not in tables.expand((DOCS / "concepts.md").read_text(encoding="utf-8")).replace(
         "<!-- lifecycle", ""
     )
-    with pytest.raises(ValueError, match="unknown table marker"):
-        tables.render("bench: nothing")
+    for marker in ("bench: nothing", "bench: table nothing", "bench: plot codec"):
+        with pytest.raises(ValueError, match="unknown table marker"):
+            tables.render(marker)
 
 
 # -- docstrings in the API reference ------------------------------------------------------
