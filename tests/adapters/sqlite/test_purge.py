@@ -21,7 +21,7 @@ STALL = 0.05
 #: A stall the store causes (the GIL held, blocking work on the loop) recurs on
 #: every attempt; one the OS scheduler causes on a busy machine does not. So
 #: the stall bound must hold on one of a few attempts, each on fresh data.
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 
 async def purge_while_refreshing(path: Path, expired: int) -> float:

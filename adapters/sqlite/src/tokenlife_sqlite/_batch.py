@@ -29,28 +29,32 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 import aiosqlite
+import msgspec
 
 from tokenlife import StoreError
 
-from ._cache import INSERT_CHANGE, AccessCache
+from ._cache import INSERT_CHANGE, SESSIONS_CHANGED, AccessCache
 
 T = TypeVar("T")
 
 #: What a failing operation may raise that means "the backend failed".
 NATIVE_ERRORS: Final = (sqlite3.Error, OSError, ValueError, MemoryError)
 _BUSY_CODES: Final = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_encode_list = msgspec.json.Encoder().encode
 
 
 class Tx:
     """What a job sees: the connection, the cache, and where to put its side effects."""
 
-    __slots__ = ("cache", "conn", "effects", "logged")
+    __slots__ = ("cache", "changed", "conn", "effects", "logged")
 
     def __init__(self, conn: sqlite3.Connection, cache: AccessCache) -> None:
         self.conn = conn
         self.cache = cache
         #: Cache updates, run in order once the batch has committed.
         self.effects: list[Callable[[], object]] = []
+        #: Sessions whose access-check answer changed: one change row per batch.
+        self.changed: list[str] = []
         self.logged = False
 
     def log(self, kind: str, key: str | None, value: float | None = None) -> None:
@@ -58,8 +62,20 @@ class Tx:
         self.conn.execute(INSERT_CHANGE, (kind, key, value))
         self.logged = True
 
+    def session_changed(self, sid: str) -> None:
+        """Like :meth:`log` for a session, gathered into one row at the end of the batch."""
+        self.changed.append(sid)
+
     def after(self, effect: Callable[[], object]) -> None:
         self.effects.append(effect)
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.effects), len(self.changed)
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """Forget what a job asked for: it was rolled back."""
+        del self.effects[mark[0] :]
+        del self.changed[mark[1] :]
 
 
 Job = Callable[[Tx], Any]
@@ -126,11 +142,11 @@ class Runner:
 
     @staticmethod
     def _one(tx: Tx, job: Job) -> Outcome:
-        mark = len(tx.effects)
+        mark = tx.mark()
         try:
             return (True, job(tx))
         except Exception as exc:
-            del tx.effects[mark:]
+            tx.undo(mark)
             return (False, store_error(exc))
 
     def _write(self, tx: Tx, jobs: list[tuple[Job, bool]]) -> list[Outcome]:
@@ -146,6 +162,8 @@ class Runner:
                     conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
                 outcomes.append(outcome)
+            if tx.changed:
+                tx.log(SESSIONS_CHANGED, _encode_list(tx.changed).decode())
             end = cache.log_end(conn) if tx.logged else None
             conn.execute("COMMIT")
         except BaseException:

@@ -34,6 +34,8 @@ import sqlite3
 import time
 from typing import Final
 
+import msgspec
+
 from tokenlife.store import SessionRecord
 
 from ._rows import ACCESS_ROW
@@ -41,12 +43,14 @@ from ._rows import ACCESS_ROW
 #: (subject, created_at, access_floor, revoked, expires_at)
 Entry = tuple[str, float, float, bool, float]
 
-#: Change kinds: a session changed; a denial; a watermark; sessions purged up to
-#: an expiry; denials and watermarks purged up to a time.
-SESSION, DENIAL, WATERMARK = "s", "d", "w"
+#: Change kinds: sessions changed (a JSON list of sids, one row per batch); a
+#: denial; a watermark; sessions purged up to an expiry; denials and watermarks
+#: purged up to a time.
+SESSIONS_CHANGED, DENIAL, WATERMARK = "S", "d", "w"
 SESSIONS_PURGED, DENIALS_PURGED, WATERMARKS_PURGED = "p", "D", "W"
 
 INSERT_CHANGE: Final = "INSERT INTO changes (kind, key, value) VALUES (?, ?, ?)"
+_decode_list = msgspec.json.Decoder(list[str]).decode
 _READ_CHANGES: Final = "SELECT seq, kind, key, value FROM changes WHERE seq > ? ORDER BY seq"
 #: Change rows kept for processes that have not synced for a while; one
 #: that falls further behind rebuilds its cache.
@@ -152,8 +156,9 @@ class AccessCache:
             self.rebuild(conn)
             return
         for _, kind, key, value in rows:
-            if kind == SESSION:
-                self.sessions.pop(key, None)
+            if kind == SESSIONS_CHANGED:
+                for sid in _decode_list(key):
+                    self.sessions.pop(sid, None)
             elif kind == DENIAL:
                 self.denied[key] = value
             elif kind == WATERMARK:
@@ -186,7 +191,7 @@ __all__ = (
     "DENIALS_PURGED",
     "INSERT_CHANGE",
     "KEEP_CHANGES",
-    "SESSION",
+    "SESSIONS_CHANGED",
     "SESSIONS_PURGED",
     "WATERMARK",
     "WATERMARKS_PURGED",

@@ -9,8 +9,8 @@ atomic step across threads and processes; the conditional UPDATEs are a
 second line of defence, and the partial unique index a third.
 
 Every write that changes what the strict access check would answer is
-logged (:meth:`Tx.log`) for other processes and applied to this process's
-cache after COMMIT (:meth:`Tx.after`).
+logged for other processes (:meth:`Tx.log`, :meth:`Tx.session_changed`) and
+applied to this process's cache after COMMIT (:meth:`Tx.after`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from ._batch import Tx
 from ._cache import (
     DENIAL,
     DENIALS_PURGED,
-    SESSION,
     SESSIONS_PURGED,
     WATERMARK,
     WATERMARKS_PURGED,
@@ -101,7 +100,7 @@ def _rotate(tx: Tx, decision: Rotate, before: SessionRecord) -> None:
         ),
     )
     if session.access_floor != before.access_floor:
-        tx.log(SESSION, session.sid)
+        tx.session_changed(session.sid)
     tx.after(partial(tx.cache.put_session, session))
 
 
@@ -110,7 +109,7 @@ def _revoke(tx: Tx, before: SessionRecord, after: SessionRecord) -> None:
     if after.revoked_at == before.revoked_at and after.revoked_reason == before.revoked_reason:
         return
     tx.conn.execute(rows.REVOKE_SESSION, (after.revoked_at, after.revoked_reason, after.sid))
-    tx.log(SESSION, after.sid)
+    tx.session_changed(after.sid)
     tx.after(partial(tx.cache.put_session, after))
 
 

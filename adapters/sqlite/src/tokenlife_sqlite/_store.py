@@ -135,7 +135,7 @@ class SQLiteStore:
         if conn is None or batcher is None:
             return
         try:
-            await batcher.run(_optimize, write=False)  # after everything queued before it
+            await batcher.run(_drained, write=False)  # runs after everything queued before it
         finally:
             try:
                 await conn.close()
@@ -240,8 +240,8 @@ class SQLiteStore:
         return await self._ready().run(lambda tx: ops.sessions(tx, subject), write=False)
 
 
-def _optimize(tx: Tx) -> None:
-    tx.conn.execute("PRAGMA optimize")
+def _drained(tx: Tx) -> None:
+    """A no-op job: batches run in order, so it returns once everything before it has."""
 
 
 __all__ = ("DEFAULT_STALENESS", "SQLiteStore")
