@@ -6,6 +6,7 @@ import ast
 import importlib
 import json
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,13 @@ from docs.bench import plot
 from docs.hooks import tables
 from tests.docs.conftest import DOCS, EXAMPLES, ROOT, pages
 
-SNIPPET = re.compile(r'^\s*--8<-- "(?P<file>[^":]+)(?::(?P<section>[\w-]+))?"\s*$', re.MULTILINE)
+#: A snippet include in block form (the one-line form is valid Python that
+#: ``ruff format`` would rewrite inside a Markdown fence).
+SNIPPET = re.compile(
+    r"^(?P<indent>[ \t]*)--8<--\n(?P=indent)(?P<file>[^\s:]+)(?::(?P<section>[\w-]+))?\n"
+    r"(?P=indent)--8<--$",
+    re.MULTILINE,
+)
 FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>\w*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
@@ -45,9 +52,11 @@ def test_every_snippet_names_an_example_file_and_section() -> None:
 
 def test_python_on_the_pages_is_included_never_written_inline() -> None:
     for page in pages():
-        for fence in FENCE.finditer(page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        assert '--8<-- "' not in text, f"{page.name}: use the block form of --8<--"
+        for fence in FENCE.finditer(text):
             if fence["lang"] == "python":
-                body = fence["body"].strip()
+                body = textwrap.dedent(fence["body"]).strip()
                 assert SNIPPET.fullmatch(body), f"{page.name}: inline Python:\n{body}"
 
 
