@@ -96,7 +96,7 @@ def build() -> argparse.ArgumentParser:
 
     _keygen(command)
     _inspect(command)
-    store_help = f"the store: {EXAMPLES}"
+    store_help = f"the store: {EXAMPLES}; Redis takes ?prefix=P for a key prefix"
     _sessions(command, store_help)
     _revoke(command, store_help)
     _purge(command, store_help)
@@ -113,7 +113,11 @@ def _keygen(command: _Command) -> None:
         "  tokenlife keygen --alg ES256 --out ./keys   # private files are mode 0600",
     )
     sub.add_argument(
-        "--alg", choices=ALGORITHMS, default="EdDSA", help="algorithm (default: EdDSA)"
+        "--alg",
+        choices=ALGORITHMS,
+        default="EdDSA",
+        metavar="ALG",
+        help=f"one of {', '.join(ALGORITHMS)} (default: EdDSA)",
     )
     sub.add_argument("--kid", help="key id (default: the key's RFC 7638 thumbprint)")
     sub.add_argument("--out", type=Path, metavar="DIR", help="write the files into DIR")
@@ -144,7 +148,12 @@ def _inspect(command: _Command) -> None:
         default="utf8",
         help="how --secret-env's value is written (default utf8; keygen prints base64url)",
     )
-    sub.add_argument("--alg", choices=ALGORITHMS, help="bind the key to this algorithm")
+    sub.add_argument(
+        "--alg",
+        choices=ALGORITHMS,
+        metavar="ALG",
+        help="bind the key to this algorithm (keygen --help lists them)",
+    )
     sub.add_argument("--kid", help="key id for a PEM key or a secret")
     sub.add_argument("--issuer", help="require this exact 'iss' (default: not checked)")
     sub.add_argument(
