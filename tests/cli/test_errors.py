@@ -192,3 +192,20 @@ def test_empty_stdin() -> None:
 def test_keygen_out_directory_missing(tmp_path: Path) -> None:
     line = _runtime_error("keygen", "--out", tmp_path / "nope")
     assert "not an existing directory" in line
+
+
+def test_redis_url_without_the_redis_extra() -> None:
+    """Without tokenlife-redis installed, the error says which package to install."""
+    code = (
+        "import sys; sys.modules['tokenlife_redis'] = None; "  # as if not installed
+        "from tokenlife_cli import main; sys.exit(main())"
+    )
+    args = ["sessions", "alice", "--store", "redis://127.0.0.1:6379/0"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "tokenlife: error: redis:// stores need the tokenlife-redis package: "
+        "pip install 'tokenlife-cli[redis]'\n"
+    )
