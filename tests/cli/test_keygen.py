@@ -64,8 +64,9 @@ def test_explicit_kid_and_text_output() -> None:
     assert ran.out.startswith("EdDSA key pair, kid '2025-01'\n")
     for heading in ("private key, PKCS#8 PEM", "public key", "private JWKS", "public JWKS"):
         assert heading in ran.out
-    pem = ran.out[ran.out.index("-----BEGIN PRIVATE KEY-----") :]
-    pem = pem[: pem.index("-----END PRIVATE KEY-----") + 25]
+    # The private PEM is the section after its heading, up to the blank line.
+    section = ran.out.split("== private key, PKCS#8 PEM (KeySet.from_pem) ==\n", 1)[1]
+    pem = section.split("\n\n", 1)[0]
     assert KeySet.from_pem(pem, "EdDSA", kid="2025-01").can_sign
 
 

@@ -6,6 +6,7 @@ spelling) open a :class:`tokenlife_sqlite.SQLiteStore`; ``redis://`` and
 query option of ours, ``prefix`` (the store's key prefix, ``tokenlife:`` by
 default). Unless the URL says otherwise, connecting gives up after
 ``socket_connect_timeout=5`` seconds: a person is waiting.
+
 A SQLite file must already exist: an administration command that silently
 created an empty store at a mistyped path would report "no sessions" and be
 believed.
