@@ -156,7 +156,7 @@ def groups() -> list[Group]:
     found = []
     for callers in CONCURRENCY:
         rig = Rig(callers)
-        label = "1 caller" if callers == 1 else f"{callers} concurrent callers"
+        label = "1 caller" if callers == 1 else f"{callers} callers (1 op = {callers} calls)"
         found.append(
             Group(
                 f"redis: rotation, {label}",
