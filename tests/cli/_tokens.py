@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.cli._cli import T0
+from tests.security import _forge
 from tokenlife import ACCESS_TYP, Codec, KeySet
 
 SECRET = "inspect-tests-secret-of-at-least-32-bytes"
@@ -40,14 +40,9 @@ def mint(keys: KeySet = HS, typ: str = ACCESS_TYP, **changes: Any) -> str:
     return Codec(keys).encode(claims(**changes), typ=typ)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def forge(header: dict[str, Any], payload: dict[str, Any], keys: KeySet = HS) -> str:
-    """A token with any header at all, signed (HMAC) by ``keys``."""
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
-    return f"{signing_input}.{_b64(keys.active.sign(signing_input.encode()))}"
+    """A token with any header at all, signed by ``keys``."""
+    return _forge.sign_raw(keys.active, header, payload)
 
 
 def claims_json(**repeated: list[Any]) -> bytes:
@@ -58,10 +53,8 @@ def claims_json(**repeated: list[Any]) -> bytes:
 
 
 def forge_raw(payload: bytes, keys: KeySet = HS) -> str:
-    """A well-typed HS256 access token around a payload given byte for byte."""
-    header = json.dumps({"alg": "HS256", "kid": keys.active.kid, "typ": "at+jwt"}).encode()
-    signing_input = f"{_b64(header)}.{_b64(payload)}"
-    return f"{signing_input}.{_b64(keys.active.sign(signing_input.encode()))}"
+    """A well-typed access token around a payload given byte for byte."""
+    return _forge.sign_raw(keys.active, _forge.header_for(keys.active), payload)
 
 
 def ec_private_pem() -> bytes:
