@@ -48,7 +48,7 @@ def test_store_error_fails_closed_everywhere(cookie_app: Harness, client_of: Cli
 
 
 def test_store_error_with_a_cached_token_still_fails_closed(client_of: Client) -> None:
-    harness = build(verified_cache_size=16)
+    harness = build()
     client = client_of(harness)
     token = client.post("/login", json={"sub": "alice"}).json()["access_token"]
     assert client.get("/protected", headers=bearer(token)).status_code == 200
@@ -174,7 +174,6 @@ def test_manage_store_off_leaves_the_store_alone() -> None:
         ({"token_locations": ("header", "header")}, "token_locations"),
         ({"token_locations": ("cookie",)}, "CookieConfig"),
         ({"refresh_path": "auth/refresh"}, "refresh_path"),
-        ({"verified_cache_size": -1}, "verified_cache_size"),
         ({"cookies": CookieConfig(path="/api")}, "cover"),
     ],
 )

@@ -106,8 +106,8 @@ def test_revoked_token_dies_at_once(bearer_app: Harness, client_of: Client) -> N
     _assert_invalid_token(client.get("/protected", headers=bearer(token)))
 
 
-def test_cached_token_still_checks_expiry_and_store(client_of: Client) -> None:
-    harness = build(verified_cache_size=2)
+def test_repeat_tokens_still_check_expiry_and_store(client_of: Client) -> None:
+    harness = build()
     client = client_of(harness)
     tokens = [_login(client, f"u{i}")["access_token"] for i in range(3)]
     for token in tokens * 2:  # more tokens than the cache holds

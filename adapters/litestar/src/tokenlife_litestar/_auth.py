@@ -22,7 +22,6 @@ from tokenlife import Claims, ExpiredTokenError, TokenError, TokenPair
 from ._config import TokenLifeConfig
 from ._cookies import CookieJar, parse_cookies
 from ._errors import AuthenticationRequired, CSRFFailed, InvalidToken
-from ._verify import Verifier
 
 #: Methods that change nothing (RFC 9110 §9.2.1): no CSRF proof needed.
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -74,13 +73,26 @@ def constant_time_equal(given: str | None, expected: object) -> bool:
 class Authenticator:
     """Turns a request scope into verified :class:`Claims` (and maybe fresh cookies)."""
 
-    __slots__ = ("_csrf_header", "_window", "authority", "config", "jar", "now", "verify")
+    __slots__ = (
+        "_csrf_header",
+        "_locations",
+        "_window",
+        "authority",
+        "config",
+        "jar",
+        "now",
+        "verify",
+    )
 
     def __init__(self, config: TokenLifeConfig) -> None:
         self.config = config
         self.authority = config.authority
         self.now = config.now
-        self.verify = Verifier(config.authority, self.now, config.verified_cache_size)
+        self._locations = config.locations
+        # TokenAuthority keeps a bounded cache of verified token strings itself
+        # (``verify_cache``): exp and, in strict mode, the store are still
+        # checked on every call, so the plugin adds none of its own.
+        self.verify = config.authority.verify
         cookies = config.cookies
         self.jar = CookieJar(cookies, config.refresh_cookie_path) if cookies is not None else None
         # A window as long as the token itself would refresh on every request.
@@ -100,11 +112,18 @@ class Authenticator:
         Raises ``AuthenticationRequired`` (no token anywhere), ``InvalidToken``,
         ``CSRFFailed``, or lets ``StoreError`` through (the app answers 503).
         """
-        for location in self.config.locations:
+        for location in self._locations:
             if location == "header":
-                token = bearer(header(scope, b"authorization"))
-                if token is not None:
-                    return await self._verified(token), None
+                # The hot path: no helper calls, one pass over the headers.
+                for key, value in scope["headers"]:
+                    if key == b"authorization":
+                        token = bearer(value)
+                        if token is not None:
+                            try:
+                                return await self.verify(token), None
+                            except TokenError as exc:
+                                raise InvalidToken(exc.code) from None
+                        break
             elif location == "cookie":
                 found = await self._from_cookies(scope)
                 if found is not None:

@@ -95,12 +95,9 @@ class TokenLifeConfig:
     retrieve_user_handler: RetrieveUser | None = None
     #: Open the store at start-up and close it at shutdown (``async with store``).
     manage_store: bool = True
-    #: The clock for "near expiry" and the verified-token cache; ``None``: the
-    #: authority's own (so an injected test clock drives both).
+    #: The clock for "near expiry"; ``None``: the authority's own (so an
+    #: injected test clock drives both).
     clock: Callable[[], float] | None = None
-    #: Already-verified access tokens kept (LRU) to skip signature checks;
-    #: ``exp`` and, in strict mode, the store are still checked on every request.
-    verified_cache_size: int = 4096
     realm: str | None = None
     claims_dependency_key: str = "claims"
     subject_dependency_key: str = "subject"
@@ -137,8 +134,6 @@ class TokenLifeConfig:
             for path in reached:
                 if path is not None and not _covers(cookies.path, path):
                     raise ConfigurationError(f"the cookie path must cover {path}")
-        if self.verified_cache_size < 0:
-            raise ConfigurationError("verified_cache_size must not be negative")
         object.__setattr__(self, "_locations", locations)
 
     @property

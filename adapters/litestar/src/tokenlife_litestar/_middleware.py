@@ -40,7 +40,16 @@ def compile_exclude(exclude: str | Sequence[str] | None) -> re.Pattern[str] | No
 class TokenLifeMiddleware:
     """Authenticates every request of the routes it wraps, or raises the mapped error."""
 
-    __slots__ = ("_auth", "_exclude", "_handler", "_handler_excluded", "_methods", "_scopes", "app")
+    __slots__ = (
+        "_auth",
+        "_exclude",
+        "_handler",
+        "_handler_excluded",
+        "_methods",
+        "_retrieve",
+        "_scopes",
+        "app",
+    )
 
     def __init__(
         self, app: ASGIApp, authenticator: Authenticator, also_exclude: Sequence[str] = ()
@@ -53,6 +62,7 @@ class TokenLifeMiddleware:
         self._exclude = compile_exclude([*patterns, *also_exclude])
         self._methods = frozenset(m.upper() for m in config.exclude_http_methods)
         self._scopes = frozenset(ScopeType(s) for s in config.scopes)
+        self._retrieve = config.retrieve_user_handler
         # Litestar builds one middleware stack per route handler: remember its verdict.
         self._handler: object = None
         self._handler_excluded = False
@@ -78,7 +88,7 @@ class TokenLifeMiddleware:
             return
         auth = self._auth
         claims, cookies = await auth.authenticate(scope)
-        retrieve = auth.config.retrieve_user_handler
+        retrieve = self._retrieve
         scope["auth"] = claims
         scope["user"] = claims.sub if retrieve is None else await retrieve(claims, _conn(scope))
         if cookies is None:
