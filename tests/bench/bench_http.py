@@ -1,0 +1,414 @@
+"""GET /protected over real HTTP: the Litestar plugin against the peers, loaded by wrk.
+
+Every server runs the same way — ``uvicorn`` with uvloop and httptools, one
+worker, a subprocess on 127.0.0.1 — and answers the same plain-text body:
+
+- **tokenlife**: the plugin, strict revocation (a memory-store read per request),
+  bearer header.
+- **unauthenticated**: the very same route in the very same app and process,
+  marked ``exclude_from_auth`` (the middleware is there, and steps aside).
+- **Litestar JWTAuth**: ``litestar.security.jwt.JWTAuth``, its documented use.
+- **FastAPI + AuthX**: ``Depends(auth.access_token_required)``, its documented use.
+
+Two traffic shapes: one token repeated, and 10,000 distinct valid tokens in
+rotation (``wrk_tokens.lua``); every server mints its own tokens at start-up
+with its own library. One contender run is ``REQUESTS`` requests (wrk's
+thread stops after that many responses; ``-d`` only bounds the run in time),
+so the harness's time per op compares across servers in interleaved rounds.
+A run with any non-2xx answer fails the group: no row times an error path.
+
+Besides the harness's ratios, each group prints requests/s (wrk's count over
+the run's wall time) and the server's CPU µs per request, read from
+``/proc/<pid>/stat`` before and after each run.
+
+``python -m tests.bench.bench_http [--quick]`` runs only these groups.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._harness import Group, Op, Skip, Target
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+LUA = HERE / "wrk_tokens.lua"
+SECRET = "bench-http-hs256-secret-0123456789abcdefghijkl"
+BODY = "You have access to this protected resource"
+DISTINCT_TOKENS = 10_000
+#: Requests per contender run; every run is bounded by ``RUN_SECONDS`` too.
+REQUESTS = int(os.environ.get("BENCH_HTTP_REQUESTS", "3000"))
+RUN_SECONDS = 20
+CONNECTIONS = 16
+PACKAGES = ("tokenlife", "litestar", "uvicorn", "uvloop", "httptools", "fastapi", "authx")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+# -- the servers (imported by uvicorn in a subprocess) -----------------------------------
+
+
+def _write_tokens(tokens: list[str]) -> None:
+    path = Path(os.environ["BENCH_HTTP_TOKENS"])
+    partial = path.with_suffix(".partial")
+    partial.write_text("\n".join(tokens) + "\n")
+    partial.rename(path)  # readers never see half a file
+
+
+def _tokenlife_app() -> Any:
+    from litestar import Litestar, MediaType, get
+
+    from tokenlife import KeySet, Policy, TokenAuthority
+    from tokenlife_litestar import TokenLifeConfig, TokenLifePlugin
+
+    memory = ROOT / "adapters" / "memory" / "src"
+    if str(memory) not in sys.path:  # pragma: no cover - when not installed
+        sys.path.append(str(memory))
+    from tokenlife_memory import MemoryStore
+
+    authority = TokenAuthority(
+        MemoryStore(), keys=KeySet.from_secret(SECRET), policy=Policy(revocation="strict")
+    )
+    plugin = TokenLifePlugin(TokenLifeConfig(authority=authority, refresh_path=None))
+
+    @get("/protected", media_type=MediaType.TEXT)
+    async def protected() -> str:
+        return BODY
+
+    @get("/open", media_type=MediaType.TEXT, exclude_from_auth=True)
+    async def open_route() -> str:
+        return BODY
+
+    async def mint() -> None:
+        tokens = [
+            (await authority.issue(f"user{i}", scopes=("read",))).access_token
+            for i in range(DISTINCT_TOKENS)
+        ]
+        _write_tokens(tokens)
+
+    return Litestar(
+        [protected, open_route], plugins=[plugin], on_startup=[mint], logging_config=None
+    )
+
+
+def _jwtauth_app() -> Any:
+    from datetime import timedelta
+
+    from litestar import Litestar, MediaType, get
+    from litestar.connection import ASGIConnection
+    from litestar.security.jwt import JWTAuth, Token
+
+    async def user(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> str:
+        return token.sub
+
+    jwt_auth = JWTAuth[str, Token](retrieve_user_handler=user, token_secret=SECRET)
+
+    @get("/protected", media_type=MediaType.TEXT)
+    async def protected() -> str:
+        return BODY
+
+    async def mint() -> None:
+        expiry = timedelta(hours=2)
+        _write_tokens(
+            [
+                jwt_auth.create_token(identifier=f"user{i}", token_expiration=expiry)
+                for i in range(DISTINCT_TOKENS)
+            ]
+        )
+
+    return Litestar(
+        [protected], on_app_init=[jwt_auth.on_app_init], on_startup=[mint], logging_config=None
+    )
+
+
+def _authx_app() -> Any:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from datetime import timedelta
+
+    from authx import AuthX, AuthXConfig
+    from fastapi import Depends, FastAPI
+    from fastapi.responses import PlainTextResponse
+
+    auth: AuthX[Any] = AuthX(
+        config=AuthXConfig(
+            JWT_SECRET_KEY=SECRET,
+            JWT_ALGORITHM="HS256",
+            JWT_TOKEN_LOCATION=["headers"],
+            JWT_ACCESS_TOKEN_EXPIRES=timedelta(hours=2),
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _write_tokens([auth.create_access_token(uid=f"user{i}") for i in range(DISTINCT_TOKENS)])
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get(
+        "/protected",
+        response_class=PlainTextResponse,
+        dependencies=[Depends(auth.access_token_required)],
+    )
+    async def protected() -> str:
+        return BODY
+
+    return app
+
+
+APPS: dict[str, Callable[[], Any]] = {
+    "tokenlife": _tokenlife_app,
+    "jwtauth": _jwtauth_app,
+    "authx": _authx_app,
+}
+
+
+def make_app() -> Any:
+    """The app named by ``BENCH_HTTP_APP`` (``uvicorn --factory``)."""
+    return APPS[os.environ["BENCH_HTTP_APP"]]()
+
+
+# -- running them ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """One uvicorn subprocess and the tokens it minted."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        self.name = name
+        self.port = _free_port()
+        self.tokens = workdir / f"{name}.tokens"
+        self.one_token = workdir / f"{name}.one-token"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "BENCH_HTTP_APP": self.name,
+            "BENCH_HTTP_TOKENS": str(self.tokens),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "tests.bench.bench_http:make_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--lifespan",
+                "on",
+                "--ws",
+                "none",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        while not (self.tokens.exists() and self._accepts()):
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"the {self.name} server exited:\n{err}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {self.name} server did not start in time")
+            time.sleep(0.1)
+        first = self.tokens.read_text().splitlines()[0]
+        self.one_token.write_text(first + "\n")
+
+    def _accepts(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+_DONE_RE = re.compile(r"tokens-done requests=(\d+) non2xx=(\d+)")
+
+
+@dataclass
+class Tally:
+    """What the runs of one contender added up to (for the detail table)."""
+
+    requests: int = 0
+    cpu: float = 0.0
+    rates: list[float] = field(default_factory=list)
+
+
+def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
+    """One contender run: ``REQUESTS`` requests, the server's CPU time around it.
+
+    ``wrk_tokens.lua`` ends wrk after the last response, so the wall time of
+    the run is the time those requests took (plus wrk's start, a few ms).
+    """
+    before = server.cpu_seconds()
+    start = time.perf_counter()
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{CONNECTIONS}",
+            f"-d{RUN_SECONDS}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{server.port}{path}",
+            "--",
+            str(tokens),
+            str(REQUESTS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS + 30,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    cpu = server.cpu_seconds() - before
+    finished = _DONE_RE.search(done.stdout)
+    if finished is None:
+        raise RuntimeError(
+            f"{server.name}{path}: wrk did not get {REQUESTS} answers within {RUN_SECONDS} s "
+            f"(exit {done.returncode}):\n{done.stdout}{done.stderr}"
+        )
+    if done.returncode != 0 or int(finished.group(2)):
+        raise RuntimeError(f"{server.name}{path}: {finished.group(2)} non-2xx answers")
+    requests = int(finished.group(1))
+    tally.requests += requests
+    tally.cpu += cpu
+    tally.rates.append(requests / elapsed)
+
+
+# -- the groups --------------------------------------------------------------------------
+
+CONTENDERS = (
+    ("tokenlife", "tokenlife", "/protected"),
+    ("unauthenticated", "tokenlife", "/open"),
+    ("Litestar JWTAuth", "jwtauth", "/protected"),
+    ("FastAPI + AuthX", "authx", "/protected"),
+)
+
+
+def _requirements() -> None:
+    if shutil.which("wrk") is None:
+        raise Skip("wrk is not installed (Debian package wrk)")
+    if not Path("/proc/self/stat").exists():
+        raise Skip("no /proc: cannot read the servers' CPU time")
+    for module in ("uvicorn", "uvloop", "httptools", "fastapi", "authx", "tokenlife_litestar"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise Skip(f"{module} is missing: install the 'bench-http' dependency group") from None
+
+
+def _group(title: str, many: bool, one_target: float) -> Group:
+    servers: dict[str, Server] = {}
+    tallies = {name: Tally() for name, _, _ in CONTENDERS}
+    workdirs: list[Path] = []
+
+    def op(name: str, server: str, path: str) -> Op:
+        def run() -> None:
+            chosen = servers[server]
+            run_wrk(chosen, path, chosen.tokens if many else chosen.one_token, tallies[name])
+
+        return run
+
+    async def setup() -> None:
+        workdirs.append(Path(tempfile.mkdtemp(prefix="tokenlife-bench-http-")))
+        for name in APPS:
+            servers[name] = Server(name, workdirs[0])
+            servers[name].start()
+
+    async def teardown() -> None:
+        for server in servers.values():
+            server.stop()
+        for workdir in workdirs:
+            shutil.rmtree(workdir, ignore_errors=True)
+        _print_detail(title, tallies)
+
+    return Group(
+        title,
+        baseline="unauthenticated",
+        contenders={name: op(name, server, path) for name, server, path in CONTENDERS},
+        targets=(
+            Target("tokenlife", one_target),
+            Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
+            Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
+        ),
+        setup=setup,
+        teardown=teardown,
+        packages=PACKAGES,
+    )
+
+
+def _print_detail(title: str, tallies: dict[str, Tally]) -> None:
+    lines = [
+        f"\n{title}: wrk -t1 -c{CONNECTIONS}, {REQUESTS} requests a run",
+        "| contender | requests/s (median run) | server CPU µs/request |",
+        "|---|--:|--:|",
+    ]
+    for name, tally in tallies.items():
+        if tally.requests:
+            rate = statistics.median(tally.rates)
+            cpu = tally.cpu / tally.requests * 1e6
+            lines.append(f"| {name} | {rate:,.0f} | {cpu:,.1f} |")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def groups() -> list[Group]:
+    _requirements()
+    return [
+        _group("HTTP GET /protected, one token", many=False, one_target=0.8),
+        _group(f"HTTP GET /protected, {DISTINCT_TOKENS:,} tokens", many=True, one_target=0.7),
+    ]
+
+
+if __name__ == "__main__":
+    from ._cli import main
+
+    raise SystemExit(main(["--only", "HTTP", *sys.argv[1:]]))
