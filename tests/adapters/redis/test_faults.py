@@ -146,3 +146,27 @@ async def test_acknowledged_writes_survive_a_crash(own_server: redis_servers.Red
             await auth.refresh(pairs[1].refresh_token)
         successor = await auth.refresh(rotated[0].refresh_token)
         await auth.verify(successor.access_token)
+
+
+async def test_a_cluster_master_down_fails_closed() -> None:
+    """Sessions on a dead master raise StoreError; none is read as "unknown"."""
+    if redis_servers.missing() is not None:
+        pytest.skip(redis_servers.missing() or "")
+    cluster = redis_servers.RedisClusterServers(masters=3).start()
+    try:
+        prefix, clock = fresh_prefix(), FrozenClock()
+        quick = Retry(NoBackoff(), 1)
+        store = RedisStore.from_url(cluster.url, cluster=True, prefix=prefix, retry=quick)
+        async with store:
+            auth = authority(store, clock)
+            pairs = [await auth.issue(f"user{n}") for n in range(12)]
+            cluster.nodes[1].kill()
+            failed = 0
+            for pair in pairs:
+                try:
+                    await auth.verify(pair.access_token)
+                except StoreError:
+                    failed += 1
+            assert failed > 0, "some sessions lived on the dead master"
+    finally:
+        cluster.remove()

@@ -31,7 +31,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
@@ -74,9 +73,8 @@ from ._steps import Steps
 
 #: The latest key expiry the store sets (2**53 ms, about the year 287,000).
 _MAX_MS = 2**53
-#: Everything a call may fail with: redis-py's errors and cluster routing
-#: errors, sockets, and stored values that do not decode.
-FAILURES = (RedisError, RedisClusterException, OSError, msgspec.MsgspecError, ValueError, TypeError)
+#: What opening may fail with: redis-py's errors, cluster routing errors, sockets.
+FAILURES = (RedisError, RedisClusterException, OSError)
 
 
 def _tag(decision: RefreshDecision) -> str:
@@ -102,8 +100,8 @@ _Method = Callable[Concatenate["RedisStore", _P], Coroutine[Any, Any, _R]]
 
 
 def _fails_closed(what: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
-    """Refuse when closed; turn every failure — redis-py's errors, and stored
-    data that does not decode — into StoreError, so the driver fails closed."""
+    """Refuse when closed; turn every failure — redis-py's errors, stored data
+    that does not decode, anything else — into StoreError: the driver fails closed."""
 
     def wrap(method: _Method[_P, _R]) -> _Method[_P, _R]:
         @functools.wraps(method)
@@ -112,8 +110,13 @@ def _fails_closed(what: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
                 raise StoreError("the redis store is closed")
             try:
                 return await method(self, *args, **kwargs)
-            except FAILURES as exc:
-                raise StoreError(f"redis store failed to {what}: {exc}") from exc
+            except StoreError:
+                raise
+            except Exception as exc:
+                # Whatever the client library or the stored bytes throw at us
+                # (redis-py raises more than RedisError when a node dies): the
+                # caller gets StoreError and fails closed; the cause is chained.
+                raise StoreError(f"redis store failed to {what}: {exc!r}") from exc
 
         return guarded
 
@@ -307,7 +310,8 @@ class RedisStore:
         else:
             fields, found = await asyncio.gather(
                 self.client.hmget(keys.session(sid), ACCESS_FIELDS),
-                self.client.exists(keys.denial(jti)),
+                # Not client.exists(): on a cluster that goes through a per-slot pipeline.
+                self.client.execute_command("EXISTS", keys.denial(jti)),
             )
             denied = found > 0
         return decode_access(denied, fields, subject)
