@@ -33,8 +33,18 @@ GAP: Final = 10
 TOP: Final = 46
 OURS: Final = "#2e7d6b"
 THEIRS: Final = "#9aa5b1"
-#: Contenders that are other libraries; every other row is a tokenlife variant.
-PEERS: Final = ("PyJWT", "Litestar", "AuthX")
+#: Contenders that are other libraries or reference points (grey); every other
+#: row is tokenlife (green).
+PEERS: Final = (
+    "PyJWT",
+    "Litestar",
+    "AuthX",
+    "FastAPI",
+    "raw sqlite3",
+    "aiosqlite",
+    "redis-py",
+    "unauthenticated",
+)
 
 
 def load(path: Path = RESULTS) -> dict[str, Any]:
@@ -87,6 +97,19 @@ def markdown_table(data: Mapping[str, Any], module: str | None = None) -> str:
                 f"±{row['spread'] * 50:.0f}% |"
             )
     return "\n".join(rows)
+
+
+def targets(data: Mapping[str, Any], module: str) -> str:
+    """The targets the module's groups declare, each with what this run measured."""
+    lines = []
+    for group in measured(data, module):
+        for target in group.get("targets", ()):
+            verdict = "met" if target["passed"] else "**missed**"
+            lines.append(
+                f"- {group['title']}: {target['contender']} ≥ {target['at_least']:g}{TIMES} "
+                f"{target['vs']} — measured {target['measured']:.2f}{TIMES}, {verdict}"
+            )
+    return "\n".join(lines)
 
 
 def environment(data: Mapping[str, Any]) -> str:

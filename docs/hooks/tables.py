@@ -75,7 +75,9 @@ def render(name: str) -> str:
     if module not in plot.MODULES:
         raise ValueError(f"unknown table marker {name!r}")
     if kind == "table":
-        return str(plot.markdown_table(data, module)) + "\n"
+        table = str(plot.markdown_table(data, module))
+        goals = str(plot.targets(data, module))
+        return f"{table}\n\nTargets:\n\n{goals}\n" if goals else f"{table}\n"
     if kind == "chart":
         if not plot.measured(data, module):
             return "_Not measured in this run._\n"
