@@ -35,12 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._harness import Group, Op, Skip, Target
+from ._harness import TIMES, Group, Op, Skip, Target
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -137,8 +137,10 @@ def _authx_app() -> Any:
     from datetime import timedelta
 
     from authx import AuthX, AuthXConfig
-    from fastapi import Depends, FastAPI
-    from fastapi.responses import PlainTextResponse
+    from fastapi import Depends, FastAPI  # type: ignore[import-not-found,unused-ignore]
+    from fastapi.responses import (  # type: ignore[import-not-found,unused-ignore]
+        PlainTextResponse,
+    )
 
     auth: AuthX[Any] = AuthX(
         config=AuthXConfig(
@@ -326,6 +328,7 @@ def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
 
 # -- the groups --------------------------------------------------------------------------
 
+BASELINE = "unauthenticated"
 CONTENDERS = (
     ("tokenlife", "tokenlife", "/protected"),
     ("unauthenticated", "tokenlife", "/open"),
@@ -347,6 +350,11 @@ def _requirements() -> None:
 
 
 def _group(title: str, many: bool, one_target: float) -> Group:
+    targets = (
+        Target("tokenlife", one_target),
+        Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
+        Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
+    )
     servers: dict[str, Server] = {}
     tallies = {name: Tally() for name, _, _ in CONTENDERS}
     workdirs: list[Path] = []
@@ -369,34 +377,46 @@ def _group(title: str, many: bool, one_target: float) -> Group:
             server.stop()
         for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
-        _print_detail(title, tallies)
+        _print_detail(title, tallies, targets)
 
     return Group(
         title,
-        baseline="unauthenticated",
+        baseline=BASELINE,
         contenders={name: op(name, server, path) for name, server, path in CONTENDERS},
-        targets=(
-            Target("tokenlife", one_target),
-            Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
-            Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
-        ),
+        targets=targets,
         setup=setup,
         teardown=teardown,
         packages=PACKAGES,
     )
 
 
-def _print_detail(title: str, tallies: dict[str, Tally]) -> None:
+def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Target]) -> None:
+    """Requests/s and server CPU per request, and the targets judged on CPU too.
+
+    On a shared machine, wall-clock throughput moves with the neighbours;
+    the server's own CPU time per request moves much less, so the targets are
+    also checked on it (baseline CPU µs ÷ contender CPU µs).
+    """
+    cpu = {n: t.cpu / t.requests * 1e6 for n, t in tallies.items() if t.requests}
     lines = [
         f"\n{title}: wrk -t1 -c{CONNECTIONS}, {REQUESTS} requests a run",
-        "| contender | requests/s (median run) | server CPU µs/request |",
-        "|---|--:|--:|",
+        "| contender | requests/s (median run) | server CPU µs/request | vs baseline (CPU) |",
+        "|---|--:|--:|--:|",
     ]
     for name, tally in tallies.items():
-        if tally.requests:
+        if name in cpu:
             rate = statistics.median(tally.rates)
-            cpu = tally.cpu / tally.requests * 1e6
-            lines.append(f"| {name} | {rate:,.0f} | {cpu:,.1f} |")
+            ratio = cpu[BASELINE] / cpu[name] if BASELINE in cpu else float("nan")
+            lines.append(f"| {name} | {rate:,.0f} | {cpu[name]:,.1f} | {ratio:.2f}{TIMES} |")
+    for target in targets:
+        vs = target.vs or BASELINE
+        if target.contender in cpu and vs in cpu:
+            measured = cpu[vs] / cpu[target.contender]
+            verdict = "PASS" if measured >= target.at_least else "FAIL"
+            lines.append(
+                f"{title}: CPU target: {target.contender} ≥ {target.at_least:g}{TIMES} {vs} "
+                f"— measured {measured:.2f}{TIMES} — {verdict}"
+            )
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
