@@ -22,6 +22,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,6 +38,25 @@ class StepFailed(Exception):
     pass
 
 
+class ServerLog(logging.Handler):
+    """Keeps what the server logs under ``tokenlife``: the precise reasons a
+    client never sees (expired, reuse_detected, revoked, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def take(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+
+SERVER_LOG = ServerLog()
+
+
 def _load_seed_app(workdir: Path) -> ModuleType:
     """Import the seed app with a throw-away secret and database."""
     os.environ.setdefault("TOKENLIFE_SECRET", secrets.token_urlsafe(48))
@@ -45,6 +66,22 @@ def _load_seed_app(workdir: Path) -> ModuleType:
     module = importlib.import_module("seed_app")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the walk prints its own lines
     return module
+
+
+@contextmanager
+def _server_log_under_steps() -> Iterator[None]:
+    """Route the ``tokenlife`` loggers to :data:`SERVER_LOG` for the walk."""
+    found = logging.getLogger("tokenlife")
+    saved = (found.level, found.propagate)
+    found.addHandler(SERVER_LOG)
+    found.setLevel(logging.INFO)
+    found.propagate = False
+    try:
+        yield
+    finally:
+        found.removeHandler(SERVER_LOG)
+        found.setLevel(saved[0])
+        found.propagate = saved[1]
 
 
 def _start(app: Any, port: int) -> tuple[uvicorn.Server, str]:
@@ -100,6 +137,8 @@ class Walk:
         detail = _describe(response)
         if detail:
             print(f"     {detail}")
+        for line in SERVER_LOG.take():
+            print(f"     server log: {line}")
         if response.status_code != expect:
             raise StepFailed(f"step {self.number}: {title}")
         return response
@@ -203,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         server, base_url = _start(seed.app, args.port)
         print(f"tokenlife demo: the seed app at {base_url}, its SQLite store in {tmp}")
         try:
-            walk(base_url)
+            with _server_log_under_steps():
+                walk(base_url)
         except StepFailed as exc:
             print(f"\nFAILED: {exc}", file=sys.stderr)
             return 1
