@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
 from docs.examples import litestar_cookies, litestar_quickstart, refresh_client
-from tests.docs.conftest import SECRET, make_authority
+from tests.docs.conftest import DOCS, SECRET, make_authority
 from tokenlife import Codec, KeySet
 from tokenlife.store import RefreshState
 from tokenlife.testing import FrozenClock
@@ -79,6 +82,80 @@ def test_the_quickstart_walk_through(quickstart: TestClient[Litestar]) -> None:
     assert quickstart.post("/auth/logout", headers=access).status_code == 204
     response = quickstart.get("/me", headers=access)
     assert (response.status_code, response.json()) == (401, {"error": "invalid_token"})
+
+
+def _console_session() -> list[tuple[str, list[str]]]:
+    """The "Try it" session of the getting-started page: (command, output lines)."""
+    page = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    block = page.split("## Try it", 1)[1].split("```console\n")[2].split("```", 1)[0]
+    session: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            session.append((line[2:], []))
+        elif line.strip():
+            session[-1][1].append(line)
+    return session
+
+
+def _matches(expected: Any, actual: Any) -> bool:
+    """Equal, except that ``"eyJhbGciOi…"`` stands for any string starting so."""
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and expected.keys() == actual.keys()
+            and all(_matches(v, actual[k]) for k, v in expected.items())
+        )
+    if isinstance(expected, str) and expected.endswith("…"):
+        return isinstance(actual, str) and actual.startswith(expected[:-1])
+    return bool(expected == actual)
+
+
+def test_the_getting_started_console_session(quickstart: TestClient[Litestar]) -> None:
+    """Every command of the page's curl session, replayed in-process, its output checked."""
+    variables: dict[str, str] = {}
+    saved: dict[str, Any] = {}
+    last: httpx.Response | None = None
+    for command, output in _console_session():
+        status = re.search(r"#\s*(\d{3})\s*$", command)
+        words = shlex.split(command, comments=True)
+        if words[0] == "curl":
+            method, headers, body, url = "GET", {}, None, ""
+            args = iter(words[1:])
+            for arg in args:
+                if arg == "-X":
+                    method = next(args)
+                elif arg == "-H":
+                    name, _, value = next(args).partition(": ")
+                    for var, token in variables.items():
+                        value = value.replace(f"${var}", token)
+                    headers[name] = value
+                elif arg == "--json":
+                    method, body = "POST", json.loads(next(args))
+                elif arg == ">":
+                    next(args)
+                elif arg != "-s":
+                    url = arg
+            path = url.removeprefix("localhost:8000")
+            last = quickstart.request(method, path, headers=headers, json=body)
+            assert last.status_code == (int(status[1]) if status else 200), command
+            if ">" in words:  # the output went to a file, not the terminal
+                saved[words[words.index(">") + 1]] = last.json()
+                continue
+        elif words[0] == "cat":
+            output_of = saved[words[1]]
+            assert _matches(json.loads(output[0]), output_of), command
+            continue
+        else:  # ACCESS=$(jq -r .access_token tokens.json) REFRESH=...
+            for name, field in re.findall(r"(\w+)=\$\(jq -r \.(\w+) tokens\.json\)", command):
+                variables[name] = saved["tokens.json"][field]
+            assert variables, command
+            continue
+        assert last is not None
+        if output:
+            assert _matches(json.loads(output[0]), last.json()), command
+        else:
+            assert not last.content, command
+    assert set(variables) == {"ACCESS", "REFRESH"}
 
 
 def test_the_quickstart_admin(quickstart: TestClient[Litestar]) -> None:
