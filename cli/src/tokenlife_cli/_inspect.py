@@ -14,7 +14,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tokenlife import ACCESS_TYP, REFRESH_TYP, Codec, ConfigurationError, KeySet, TokenError
+from tokenlife import (
+    ACCESS_REQUIRED_CLAIMS,
+    ACCESS_TYP,
+    REFRESH_TYP,
+    Codec,
+    ConfigurationError,
+    TokenError,
+    peek_claims,
+    peek_header,
+)
 
 from . import _clock, _keyfile
 from ._errors import EXIT_OK, EXIT_REJECTED, CliError, UsageError
@@ -22,12 +31,9 @@ from ._explain import KINDS, Expectations, explain
 from ._output import Result
 
 #: The claims ``TokenAuthority`` requires of both token kinds.
-REQUIRED: Final = ("sub", "sid", "jti", "iat")
+REQUIRED: Final = ACCESS_REQUIRED_CLAIMS
 TIME_CLAIMS: Final = ("iat", "nbf", "exp")
 TYPES: Final = {"access": ACCESS_TYP, "refresh": REFRESH_TYP}
-
-#: ``peek_*`` are methods of a Codec but use no key: any valid key set will do.
-_PEEK: Final = Codec(KeySet.from_secret(b"tokenlife-cli-peek-only-never-signs"))
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,11 @@ def _peek(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Tok
     header = claims = None
     problem: TokenError | None = None
     try:
-        header = _PEEK.peek_header(token)
+        header = peek_header(token)
     except TokenError as exc:
         problem = exc
     try:
-        claims = _PEEK.peek_claims(token)
+        claims = peek_claims(token)
     except TokenError as exc:
         claims = _last_wins(token)
         if claims is None:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import get_default_algorithms
 
 from tokenlife import HMAC_ALGORITHMS, Key, KeyConfigError
-from tokenlife._keygen import generate_private_pem, generate_secret
+from tokenlife.keygen import generate_private_pem, generate_secret
 
 from ._errors import CliError, UsageError
 from ._output import Result

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ._authority import SecurityEvent, TokenAuthority
+from ._authority import ACCESS_REQUIRED_CLAIMS, SecurityEvent, TokenAuthority
 from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
-from ._codec import DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Codec
+from ._codec import DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Codec, peek_claims, peek_header
 from ._errors import (
     AlgorithmError,
     ClaimError,
@@ -34,6 +34,7 @@ from ._store import RefreshRecord, RefreshState, SessionRecord, Store
 __version__ = "0.1.0"
 
 __all__ = (
+    "ACCESS_REQUIRED_CLAIMS",
     "ACCESS_TYP",
     "DEFAULT_MAX_TOKEN_BYTES",
     "HMAC_ALGORITHMS",
@@ -75,4 +76,6 @@ __all__ = (
     "UnknownTokenError",
     "UnsupportedHeaderError",
     "__version__",
+    "peek_claims",
+    "peek_header",
 )

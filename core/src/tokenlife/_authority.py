@@ -41,7 +41,9 @@ from ._store import (
 
 logger: Final = logging.getLogger("tokenlife")
 
-_ACCESS_REQUIRED: Final = ("sub", "sid", "jti", "iat")
+#: Claims every tokenlife access or refresh token carries; verification requires them.
+ACCESS_REQUIRED_CLAIMS: Final = ("sub", "sid", "jti", "iat")
+_ACCESS_REQUIRED: Final = ACCESS_REQUIRED_CLAIMS
 #: Verified access tokens remembered by default (about 1 KiB each).
 DEFAULT_VERIFY_CACHE: Final = 16384
 _REFRESH_REQUIRED: Final = ("sub", "sid", "jti", "iat")
@@ -453,4 +455,4 @@ def _access_template(scopes: Iterable[str], claims: Mapping[str, Any] | None) ->
     return template
 
 
-__all__ = ("RandomIds", "SecurityEvent", "TokenAuthority")
+__all__ = ("ACCESS_REQUIRED_CLAIMS", "RandomIds", "SecurityEvent", "TokenAuthority")

@@ -100,6 +100,44 @@ def _payload_members(payload: bytes) -> dict[str, Any]:
     return members if type(members) is dict else {}
 
 
+def _ascii(token: str | bytes, max_bytes: int) -> bytes:
+    """The token as bytes, refused before any decoding if too long or not ASCII."""
+    if isinstance(token, str):
+        if len(token) > max_bytes:
+            raise TokenTooLargeError(f"token longer than {max_bytes} bytes")
+        try:
+            return token.encode("ascii")
+        except UnicodeEncodeError:
+            raise MalformedTokenError("token contains non-ASCII characters") from None
+    if isinstance(token, (bytes, bytearray, memoryview)):
+        if len(token) > max_bytes:
+            raise TokenTooLargeError(f"token longer than {max_bytes} bytes")
+        return bytes(token)
+    raise MalformedTokenError("a token must be str or bytes")
+
+
+def peek_header(
+    token: str | bytes, *, max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+) -> dict[str, Any]:
+    """A token's JOSE header, strictly parsed but *not* verified. For diagnostics:
+    nothing read this way may be trusted."""
+    header_segment = _split(_ascii(token, max_token_bytes))[0]
+    return _strict_json_object(b64url_decode(header_segment), "header")
+
+
+def peek_claims(
+    token: str | bytes, *, max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+) -> dict[str, Any]:
+    """A token's payload, parsed but *not* verified. For diagnostics only.
+
+    Stricter than :meth:`Codec.decode` about one thing: a payload with
+    duplicate member names is refused here, where verification resolves them
+    to the last one (RFC 7515 §5.2 allows either; see the security page).
+    """
+    payload = b64url_decode(_split(_ascii(token, max_token_bytes))[1])
+    return _strict_json_object(payload, "payload")
+
+
 def _in_range(value: int | float) -> bool:
     return -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE
 
@@ -248,27 +286,14 @@ class Codec:
 
     def peek_header(self, token: str | bytes) -> dict[str, Any]:
         """The JOSE header, strictly parsed but *not* verified (for diagnostics)."""
-        header_segment = _split(self._ascii(token))[0]
-        return _strict_json_object(b64url_decode(header_segment), "header")
+        return peek_header(token, max_token_bytes=self._max_bytes)
 
     def peek_claims(self, token: str | bytes) -> dict[str, Any]:
         """The payload, parsed but *not* verified (for diagnostics only)."""
-        payload = b64url_decode(_split(self._ascii(token))[1])
-        return _strict_json_object(payload, "payload")
+        return peek_claims(token, max_token_bytes=self._max_bytes)
 
     def _ascii(self, token: str | bytes) -> bytes:
-        if isinstance(token, str):
-            if len(token) > self._max_bytes:
-                raise TokenTooLargeError(f"token longer than {self._max_bytes} bytes")
-            try:
-                return token.encode("ascii")
-            except UnicodeEncodeError:
-                raise MalformedTokenError("token contains non-ASCII characters") from None
-        if isinstance(token, (bytes, bytearray, memoryview)):
-            if len(token) > self._max_bytes:
-                raise TokenTooLargeError(f"token longer than {self._max_bytes} bytes")
-            return bytes(token)
-        raise MalformedTokenError("a token must be str or bytes")
+        return _ascii(token, self._max_bytes)
 
     def _header(self, segment: bytes) -> tuple[Key, str]:
         header = _strict_json_object(b64url_decode(segment), "header")
@@ -330,4 +355,4 @@ class Codec:
         raise ClaimError("the token is for a different audience", code="bad_audience")
 
 
-__all__ = ("DEFAULT_MAX_TOKEN_BYTES", "MAX_LEEWAY", "Codec")
+__all__ = ("DEFAULT_MAX_TOKEN_BYTES", "MAX_LEEWAY", "Codec", "peek_claims", "peek_header")
