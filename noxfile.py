@@ -63,14 +63,18 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the core, every adapter and the tests."""
+    """mypy --strict over the core, every adapter, the CLI, the tests and the examples.
+
+    Installs every dependency group, since the tests, benchmarks and examples
+    import what those groups bring (the peers, FastAPI, nox itself).
+    """
     adapters = _present_adapters()
     _install_workspace(session, *adapters)
-    session.install(*_group("typecheck"))
-    session.install(*_groups_starting("adapter-"))
+    groups = [name for name in PYPROJECT.get("dependency-groups", {}) if name != "lint"]
+    session.install("nox", *[req for name in groups for req in _group(name)])
     targets = ["core/src", *[f"adapters/{a}/src" for a in adapters], "tests", "noxfile.py"]
     if (ROOT / "cli" / "pyproject.toml").exists():
-        session.install("-e", "cli")
+        session.install("-e", "cli[redis]" if "redis" in adapters else "cli")
         targets.append("cli/src")
     if (ROOT / "docs" / "examples").exists():
         targets.append("docs/examples")
