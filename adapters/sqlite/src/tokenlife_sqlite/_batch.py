@@ -23,6 +23,7 @@ aiosqlite name this package uses, wrapped in :func:`_run_in_thread`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -168,7 +169,8 @@ class Runner:
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the first error
+                    conn.execute("ROLLBACK")
             raise
         if end is not None:
             cache.cursor = end
