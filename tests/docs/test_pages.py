@@ -178,6 +178,7 @@ def test_sphinx_roles_become_markdown(source: str, rendered: str) -> None:
         ("tokenlife", "tokenlife.md"),
         ("tokenlife.store", "store.md"),
         ("tokenlife.testing", "testing.md"),
+        ("tokenlife.keygen", "keygen.md"),
     ],
 )
 def test_the_api_reference_lists_every_public_name(module: str, page: str) -> None:
