@@ -1,10 +1,11 @@
 """Griffe extension: read tokenlife's reST-flavoured docstrings as Markdown.
 
-The docstrings use Sphinx roles (``:class:`~tokenlife.StoreError```) and
-``::`` before literal blocks. Rendered as Markdown these would show their
-punctuation, so roles become code spans (``~`` keeps the last name only) and
-a paragraph-ending ``::`` becomes ``:``; the indented block after it is
-already a Markdown code block.
+The docstrings use Sphinx roles (``:class:`~tokenlife.StoreError```),
+``::`` before literal blocks and ``>>>`` examples. Rendered as Markdown these
+would show their punctuation (``>>>`` even becomes nested quotes), so roles
+become code spans (``~`` keeps the last name only), a paragraph-ending ``::``
+becomes ``:`` (the indented block after it is already a Markdown code block),
+and ``>>>`` examples become ``pycon`` code blocks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from griffe import Extension, Object
 
 ROLE: Final = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const):`(~?)([^`]+)`")
 LITERAL_BLOCK: Final = re.compile(r"(\S)::$", re.MULTILINE)
+DOCTEST: Final = re.compile(r"^(?:>>> |\.\.\. ).*(?:\n(?:>>> |\.\.\. ).*)*$", re.MULTILINE)
 
 
 def _role(match: re.Match[str]) -> str:
@@ -24,8 +26,9 @@ def _role(match: re.Match[str]) -> str:
 
 
 def markdown(text: str) -> str:
-    """``text`` with Sphinx roles and ``::`` turned into their Markdown equivalents."""
-    return LITERAL_BLOCK.sub(r"\1:", ROLE.sub(_role, text))
+    """``text`` with reST constructs turned into their Markdown equivalents."""
+    text = LITERAL_BLOCK.sub(r"\1:", ROLE.sub(_role, text))
+    return DOCTEST.sub(lambda match: f"```pycon\n{match[0]}\n```", text)
 
 
 class SphinxRolesToMarkdown(Extension):

@@ -166,6 +166,10 @@ def test_table_markers_are_expanded_and_unknown_ones_fail() -> None:
         (":meth:`rotated` keeps", "`rotated` keeps"),
         ("with pytest and anyio::\n\n    code", "with pytest and anyio:\n\n    code"),
         ("a ``literal`` stays", "a ``literal`` stays"),
+        (
+            "Use:\n\n>>> a = 1\n>>> b = a\n\nDone.",
+            "Use:\n\n```pycon\n>>> a = 1\n>>> b = a\n```\n\nDone.",
+        ),
     ],
 )
 def test_sphinx_roles_become_markdown(source: str, rendered: str) -> None:
