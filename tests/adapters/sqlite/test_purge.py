@@ -18,14 +18,21 @@ pytestmark = pytest.mark.anyio
 
 #: The longest the event loop may stall while a purge runs.
 STALL = 0.05
-#: A stall the store causes (the GIL held, blocking work on the loop) recurs on
-#: every attempt; one the OS scheduler causes on a busy machine does not. So
-#: the stall bound must hold on one of a few attempts, each on fresh data.
-ATTEMPTS = 5
+#: Each attempt times a purge window and then a control window of the same
+#: length with the same refreshers but no purge. A store that stalls the loop
+#: (the GIL held, blocking work on the loop) shows in the purge window only;
+#: a machine too busy to measure 50 ms stalls (the OS scheduler, a full
+#: garbage collection stretched by CPU contention) shows in the control too.
+ATTEMPTS = 3
+CONTROL_CAP = 20.0
 
 
-async def purge_while_refreshing(path: Path, expired: int) -> float:
-    """Purge ``expired`` sessions while eight sessions keep rotating; the longest stall."""
+async def purge_while_refreshing(path: Path, expired: int) -> tuple[float, float]:
+    """Purge ``expired`` sessions while eight sessions keep rotating.
+
+    Returns the longest loop stall during the purge, and during a control
+    window as long as the purge (at most ``CONTROL_CAP`` seconds) right after.
+    """
     bulk_sessions(path, expired, expires_at=T0)
     now = T0 + 3600.0  # every bulk session ended an hour ago
     async with SQLiteStore(path) as store:
@@ -34,12 +41,12 @@ async def purge_while_refreshing(path: Path, expired: int) -> float:
             await store.create_session(*login(sid, now=now - 60, ttl=86400))
         current = {sid: f"{sid}-r0" for sid in live}
         rotations = 0
-        purging = True
+        running = True
 
         async def refresher(sid: str) -> None:
             nonlocal rotations
             step = 0
-            while purging:
+            while running:
                 step += 1
                 successor = f"{sid}-r{step}"
                 decision = await store.refresh(
@@ -56,8 +63,8 @@ async def purge_while_refreshing(path: Path, expired: int) -> float:
         request = PurgeRequest(
             sessions_before=now, denials_before=now, watermarks_before=now, limit=1000
         )
-        async with StallMeter() as meter:
-            tasks = [asyncio.create_task(refresher(sid)) for sid in live]
+        tasks = [asyncio.create_task(refresher(sid)) for sid in live]
+        async with StallMeter() as purging:
             started, removed, calls, slowest = time.monotonic(), 0, 0, 0.0
             while True:
                 call_started = time.monotonic()
@@ -67,30 +74,36 @@ async def purge_while_refreshing(path: Path, expired: int) -> float:
                 if count < request.limit:
                     break
             elapsed = time.monotonic() - started
-            purging = False
-            await asyncio.gather(*tasks)
+            during = rotations
+        async with StallMeter() as control:
+            await asyncio.sleep(min(elapsed, CONTROL_CAP))
+        running = False
+        await asyncio.gather(*tasks)
 
         assert removed == expired and calls == expired // 1000 + 1
-        assert rotations >= 8, "refreshes went on while purging"
+        assert during >= 8, "refreshes went on while purging"
         for sid in live:
             session = await store.session(sid)
             assert session is not None and session.current_jti == current[sid]
         assert await store.sessions("user1") == []
-        print(f"purged {expired:,} in {elapsed:.1f}s over {calls} calls (slowest "
-              f"{slowest * 1e3:.0f} ms); longest loop stall {meter.longest * 1e3:.1f} ms; "
-              f"{rotations} rotations meanwhile")  # fmt: skip
+        stalls = f"{purging.longest * 1e3:.1f} ms (control: {control.longest * 1e3:.1f} ms)"
+        calls_took = f"{calls} calls (slowest {slowest * 1e3:.0f} ms)"
+        print(f"purged {expired:,} in {elapsed:.1f}s, {calls_took}, {during} rotations "
+              f"meanwhile; longest stall {stalls}")  # fmt: skip
     assert integrity(path) == ["ok"]
-    return meter.longest
+    return purging.longest, control.longest
 
 
 async def purge_without_stalls(workdir: Path, expired: int) -> None:
-    stalls = []
+    attempts: list[tuple[float, float]] = []
     for attempt in range(ATTEMPTS):
-        stalls.append(await purge_while_refreshing(workdir / f"purge{attempt}.db", expired))
-        if stalls[-1] < STALL:
+        attempts.append(await purge_while_refreshing(workdir / f"purge{attempt}.db", expired))
+        if attempts[-1][0] < STALL:
             return
-    shown = ", ".join(f"{s * 1e3:.0f} ms" for s in stalls)
-    raise AssertionError(f"the event loop stalled on every attempt: {shown}")
+    shown = ", ".join(f"{p * 1e3:.0f} ms (control {c * 1e3:.0f} ms)" for p, c in attempts)
+    if all(control >= STALL for _, control in attempts):
+        pytest.skip(f"this machine is too busy to measure a {STALL * 1e3:.0f} ms stall: {shown}")
+    raise AssertionError(f"the event loop stalled while purging: {shown}")
 
 
 async def test_purge_50k_expired_sessions_in_bounded_batches(tmp_path: Path) -> None:

@@ -206,8 +206,9 @@ class SQLiteStore:
         """The strict check: from memory when it can (no hop), see ``_cache``."""
         batcher = self._ready()
         cache = self._cache
-        if time.monotonic() - cache.synced_at > self.staleness:
-            await self._catch_up(batcher)
+        needed = time.monotonic() - self.staleness  # the oldest view this check may use
+        if cache.synced_at < needed:
+            await self._catch_up(batcher, needed)
         entry = cache.lookup(sid)
         if entry is None:
             entry = await batcher.run(lambda tx: ops.access_entry(tx, sid), write=False)
@@ -223,11 +224,19 @@ class SQLiteStore:
             revoked_before=cache.marks.get(subject),
         )
 
-    async def _catch_up(self, batcher: Batcher) -> None:
-        """One catch-up read shared by every check that finds the view too old."""
+    async def _catch_up(self, batcher: Batcher, needed: float) -> None:
+        """Bring the view up to ``needed`` (a ``time.monotonic()``).
+
+        Checks that find the view too old share one catch-up read. A read
+        already in flight may have looked at the database before ``needed``;
+        if it did, one more read, started now, certainly does not.
+        """
         syncing = self._syncing
-        if syncing is None or syncing.done():
-            syncing = self._syncing = batcher.submit(ops.sync, write=False)
+        if syncing is not None and not syncing.done():
+            await asyncio.shield(syncing)
+            if self._cache.synced_at >= needed:
+                return
+        syncing = self._syncing = batcher.submit(ops.sync, write=False)
         await asyncio.shield(syncing)
 
     async def session(self, sid: str) -> SessionRecord | None:
