@@ -15,6 +15,7 @@ import tokenlife
 from docs.bench import plot
 from docs.hooks import reference, tables
 from tests.docs.conftest import DOCS, EXAMPLES, ROOT, pages
+from tokenlife_litestar import CookieConfig, TokenLifeConfig
 
 #: A snippet include in block form (the one-line form is valid Python that
 #: ``ruff format`` would rewrite inside a Markdown fence).
@@ -204,3 +205,37 @@ def test_unfiled_names_get_a_section_of_their_own() -> None:
     assert "## Also exported" in built
     assert "::: tokenlife.testing.SequentialIds" in built
     assert built.count("::: tokenlife.testing.FrozenClock") == 1
+
+
+def test_the_defaults_the_pages_state_are_the_code_defaults() -> None:
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages())
+    policy = tokenlife.Policy()
+    stated = {
+        "15 minutes": policy.access_ttl == 15 * 60,
+        "14 days": policy.refresh_ttl == 14 * 86400,
+        "30 days": policy.session_ttl == 30 * 86400,
+        "10 s": policy.grace == 10,
+        "at most 60 s": tokenlife.MAX_GRACE == 60,
+        "at most 300 s": tokenlife.MAX_LEEWAY == 300,
+        "`leeway` is 0": policy.leeway == 0,
+        "8 KiB": tokenlife.DEFAULT_MAX_TOKEN_BYTES == 8192,
+        "`strict` (default)": policy.revocation == "strict",
+    }
+    for phrase, holds in stated.items():
+        assert phrase in text, f"no page says {phrase!r} any more"
+        assert holds, f"the pages say {phrase!r}; the code says otherwise"
+    cookies = CookieConfig()
+    assert (cookies.access_name, cookies.refresh_name, cookies.csrf_name) == (
+        "tl_access",
+        "tl_refresh",
+        "tl_csrf",
+    )
+    assert cookies.csrf_header == "X-CSRF-Token"
+    assert cookies.samesite == "lax"
+    assert cookies.secure
+    assert cookies.path == "/"
+    assert cookies.implicit_refresh
+    assert cookies.implicit_refresh_window == 60
+    fields = TokenLifeConfig.__dataclass_fields__
+    assert fields["refresh_path"].default == "/auth/refresh"
+    assert fields["logout_path"].default == "/auth/logout"
