@@ -3,6 +3,9 @@
 Markers, each on a line of its own:
 
 - ``<!-- errors -->``: every public tokenlife error class, its ``code`` and meaning;
+- ``<!-- settings: policy -->``, ``<!-- settings: cookies -->``: every field of
+  ``tokenlife.Policy`` or ``tokenlife_litestar.CookieConfig``, its default and
+  its ``#:`` comment;
 - ``<!-- bench: environment -->``, ``<!-- bench: table MODULE -->``,
   ``<!-- bench: chart MODULE -->``: the run in ``docs/bench/results.json`` (the
   same run the ``docs/bench/speed-MODULE.svg`` charts show).
@@ -20,8 +23,11 @@ from typing import Any, Final
 import tokenlife
 
 MARKER: Final = re.compile(
-    r"^<!--\s*(?P<name>errors|bench:\s*[a-z]+(?:\s+[a-z]+)?)\s*-->[ \t]*$", re.MULTILINE
+    r"^<!--\s*(?P<name>errors|settings:\s*[a-z]+|bench:\s*[a-z]+(?:\s+[a-z]+)?)\s*-->[ \t]*$",
+    re.MULTILINE,
 )
+FIELD: Final = re.compile(r"^    (?P<name>[a-z_]+): [^=]+=")
+DURATION: Final = re.compile(r"(ttl|grace|leeway|window)$")
 PLOT: Final = Path(__file__).resolve().parents[1] / "bench" / "plot.py"
 
 
@@ -63,10 +69,61 @@ def errors_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def field_comments(cls: type) -> dict[str, str]:
+    """The ``#:`` comment above each field of a class body, joined into one line."""
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in inspect.getsource(cls).splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#:"):
+            pending.append(stripped[2:].strip())
+            continue
+        field = FIELD.match(line)
+        if field is not None:
+            comments[field["name"]] = " ".join(pending)
+        pending = []
+    return comments
+
+
+def _default(name: str, value: Any) -> str:
+    if DURATION.search(name) and isinstance(value, (int, float)):
+        if not value:
+            return "0"
+        for unit, seconds in (("days", 86400), ("min", 60)):
+            if value >= seconds and value % seconds == 0:
+                return f"{value / seconds:g} {unit}"
+        return f"{value:g} s"
+    return f"`{value!r}`"
+
+
+def settings_table(cls: type) -> str:
+    """Every field of a settings class: name, default, and its comment."""
+    defaults = cls()
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, comment in field_comments(cls).items():
+        if name.startswith("_"):
+            continue
+        meaning = comment or "—"
+        rows.append(f"| `{name}` | {_default(name, getattr(defaults, name))} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def _settings_class(name: str) -> type:
+    if name == "policy":
+        return tokenlife.Policy
+    if name == "cookies":
+        from tokenlife_litestar import CookieConfig
+
+        return CookieConfig
+    raise ValueError(f"unknown table marker 'settings: {name}'")
+
+
 def render(name: str) -> str:
     name = " ".join(name.split())
     if name == "errors":
         return errors_table()
+    if name.startswith("settings:"):
+        return settings_table(_settings_class(name.removeprefix("settings:").strip()))
     kind, _, module = name.removeprefix("bench:").strip().partition(" ")
     plot = _plot()
     data = plot.load()

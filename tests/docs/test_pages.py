@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import json
 import re
 import textwrap
 from pathlib import Path
 
+import msgspec
 import pytest
 
 import tokenlife
@@ -145,13 +147,31 @@ def test_plot_refuses_a_quick_run(tmp_path: Path) -> None:
     assert plot.main([]) == 2
 
 
+@pytest.mark.parametrize(
+    ("marker", "cls", "page"),
+    [("policy", tokenlife.Policy, "concepts.md"), ("cookies", CookieConfig, "refreshing.md")],
+)
+def test_settings_tables_list_every_field_with_its_default(
+    marker: str, cls: type, page: str
+) -> None:
+    assert f"<!-- settings: {marker} -->" in (DOCS / page).read_text(encoding="utf-8")
+    table = tables.render(f"settings: {marker}")
+    if dataclasses.is_dataclass(cls):
+        fields = [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
+    else:
+        fields = [f.name for f in msgspec.structs.fields(cls)]
+    assert fields
+    assert fields == re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE)
+    assert "| `grace` | 10 s |" in tables.render("settings: policy")
+
+
 def test_table_markers_are_expanded_and_unknown_ones_fail() -> None:
     page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
     assert "<!--" not in tables.expand(page)
     assert "<!--" not in tables.expand((DOCS / "concepts.md").read_text(encoding="utf-8")).replace(
         "<!-- lifecycle", ""
     )
-    for marker in ("bench: nothing", "bench: table nothing", "bench: plot codec"):
+    for marker in ("bench: nothing", "bench: table nothing", "bench: plot codec", "settings: x"):
         with pytest.raises(ValueError, match="unknown table marker"):
             tables.render(marker)
 
