@@ -306,3 +306,23 @@ async def test_parallel_requests_at_expiry_all_succeed(cookie_app: Harness) -> N
         assert (await client.get("/protected")).status_code == 200
         cookie_app.clock.advance(300)  # the session survives: later refreshes still work
         assert (await client.get("/protected")).status_code == 200
+
+
+# -- WebSockets ---------------------------------------------------------------------------
+
+
+def test_websocket_accepts_the_cookie_from_the_same_origin_only(
+    cookie_app: Harness, client_of: Client
+) -> None:
+    from litestar.exceptions import WebSocketDisconnect
+
+    client = client_of(cookie_app)
+    _login(client)
+    same = {"origin": "http://testserver.local"}
+    with client.websocket_connect("/ws", headers=same) as session:
+        assert session.receive_text() == "alice"
+    with (
+        pytest.raises(WebSocketDisconnect),
+        client.websocket_connect("/ws", headers={"origin": "https://evil.example"}) as session,
+    ):
+        session.receive_text()
