@@ -19,7 +19,7 @@ from tokenlife import (
 )
 from tokenlife.store import AccessStatus, RefreshRequest, Rotate
 from tokenlife.testing import FrozenClock, SequentialIds
-from tokenlife_sqlite import SQLiteStore
+from tokenlife_sqlite import SQLiteStore, _cache
 
 from ._support import T0, StallMeter, login
 
@@ -184,3 +184,35 @@ async def test_the_whole_lifecycle_through_the_authority(tmp_path: Path) -> None
         await auth.revoke(newer.access_token)
         with pytest.raises(RevokedTokenError):
             await auth.verify(newer.access_token)
+
+
+async def test_a_reader_behind_trimmed_changes_rebuilds_its_view(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_cache, "KEEP_CHANGES", 3)  # trim hard, on every batch
+    monkeypatch.setattr(_cache, "_TRIM_EVERY", 1)
+    rebuilds = []
+    rebuild = _cache.AccessCache.rebuild
+
+    def spy(self: _cache.AccessCache, conn: sqlite3.Connection) -> None:
+        rebuilds.append(self)
+        rebuild(self, conn)
+
+    monkeypatch.setattr(_cache.AccessCache, "rebuild", spy)
+    path = tmp_path / "db"
+    async with SQLiteStore(path, staleness=0) as reader, SQLiteStore(path) as writer:
+        for i in range(10):
+            await writer.create_session(*login(f"s{i}"))
+        for i in range(10):  # all cached by the reader
+            assert not (await reader.access_status("j", f"s{i}", "alice")).session_revoked
+        for i in range(10):  # two change rows each, all but the last three trimmed
+            await writer.revoke_session(f"s{i}", now=T0 + 1, reason="x", deny=(f"a{i}", T0 + 900))
+        conn = sqlite3.connect(path)
+        first, last = conn.execute("SELECT min(seq), max(seq) FROM changes").fetchone()
+        conn.close()
+        assert (first, last) == (18, 20)
+        opened = len(rebuilds)  # one per store, on open
+        for i in range(10):
+            status = await reader.access_status(f"a{i}", f"s{i}", "alice")
+            assert status.session_revoked and status.denied, i
+        assert len(rebuilds) == opened + 1, "the reader saw the gap and rebuilt once"

@@ -130,13 +130,18 @@ class AccessCache:
         return None if row is None else (row[0], row[1], row[2], bool(row[3]), row[4])
 
     def rebuild(self, conn: sqlite3.Connection) -> None:
-        """Start over from the database: after open, or after missing trimmed changes."""
+        """Start over from the database: after open, or after missing trimmed changes.
+
+        The cursor is read first: a change committed while the tables are
+        read is then applied again by the next pull, which is harmless,
+        instead of being skipped, which would not be.
+        """
         started = time.monotonic()
+        self.cursor = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
         self.sessions.clear()
         self.denied = dict(conn.execute("SELECT jti, until FROM denials").fetchall())
         self.marks = dict(conn.execute("SELECT subject, revoked_before FROM watermarks"))
         self.purged_before = float("-inf")
-        self.cursor = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
         self.synced_at = started
 
     def sync(self, conn: sqlite3.Connection) -> None:

@@ -123,8 +123,9 @@ class SQLiteStore:
 
     def _prepare(self, raw: sqlite3.Connection) -> None:
         open_file(raw, self.path, synchronous=self.synchronous, check=self._check)
-        self._cache.rebuild(raw)
+        # The version first: a commit landing during the rebuild moves it again.
         self._cache.data_version = raw.execute("PRAGMA data_version").fetchone()[0]
+        self._cache.rebuild(raw)
 
     async def close(self) -> None:
         """Finish what is queued, then close. Later calls raise :class:`StoreError`."""
