@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import sys
 from typing import Any
 
 import pytest
@@ -148,25 +151,38 @@ async def test_acknowledged_writes_survive_a_crash(own_server: redis_servers.Red
         await auth.verify(successor.access_token)
 
 
-async def test_a_cluster_master_down_fails_closed() -> None:
+def test_a_cluster_master_down_fails_closed() -> None:
     """Sessions on a dead master raise StoreError; none is read as "unknown"."""
     if redis_servers.missing() is not None:
         pytest.skip(redis_servers.missing() or "")
     cluster = redis_servers.RedisClusterServers(masters=3).start()
+    # When a node dies, redis-py's cluster client re-reads the topology and drops
+    # its old node objects with their connections open; they warn when collected.
+    # So the scenario runs in an event loop of its own, and everything it leaves
+    # is collected here, with that noise swallowed, not during some later test.
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
     try:
-        prefix, clock = fresh_prefix(), FrozenClock()
-        quick = Retry(NoBackoff(), 1)
-        store = RedisStore.from_url(cluster.url, cluster=True, prefix=prefix, retry=quick)
-        async with store:
-            auth = authority(store, clock)
-            pairs = [await auth.issue(f"user{n}") for n in range(12)]
-            cluster.nodes[1].kill()
-            failed = 0
-            for pair in pairs:
-                try:
-                    await auth.verify(pair.access_token)
-                except StoreError:
-                    failed += 1
-            assert failed > 0, "some sessions lived on the dead master"
+        failed = asyncio.run(_verify_with_a_dead_master(cluster))
+        assert failed > 0, "some sessions lived on the dead master"
     finally:
         cluster.remove()
+        for _ in range(5):
+            gc.collect()
+        sys.unraisablehook = previous
+
+
+async def _verify_with_a_dead_master(cluster: redis_servers.RedisClusterServers) -> int:
+    quick = Retry(NoBackoff(), 1)
+    store = RedisStore.from_url(cluster.url, cluster=True, prefix=fresh_prefix(), retry=quick)
+    failed = 0
+    async with store:
+        auth = authority(store, FrozenClock())
+        pairs = [await auth.issue(f"user{n}") for n in range(12)]
+        cluster.nodes[1].kill()
+        for pair in pairs:
+            try:
+                await auth.verify(pair.access_token)
+            except StoreError:
+                failed += 1
+    return failed
