@@ -111,7 +111,9 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     """One adapter's tests, with the store-parametrized suites run against it."""
     if adapter not in _present_adapters():
         session.skip(f"adapters/{adapter} does not exist yet")
-    _install_workspace(session, adapter)
+    # The plugin's tests and seed app run on real stores, so install those too.
+    extra = [a for a in ("memory", "sqlite") if adapter == "litestar" and a in _present_adapters()]
+    _install_workspace(session, adapter, *extra)
     session.install(*_group("test"), *_groups_starting(f"adapter-{adapter}"))
     paths = [p for p in (f"tests/adapters/{adapter}",) if (ROOT / p).exists()]
     if adapter in STORE_ADAPTERS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +25,9 @@ from tokenlife_litestar import (
     require_fresh,
     require_scopes,
 )
+from tokenlife_memory import MemoryStore as MemoryStore
 
 ROOT = Path(__file__).resolve().parents[2]
-try:
-    from tokenlife_memory import MemoryStore as MemoryStore
-except ImportError:  # pragma: no cover - `nox -s tests_adapter(litestar)` installs core + litestar
-    # The memory store is pure Python over anyio (in the "test" group); use it from the tree.
-    sys.path.insert(0, str(ROOT / "adapters" / "memory" / "src"))
-    from tokenlife_memory import MemoryStore as MemoryStore
 
 SECRET = "litestar-tests-hs256-secret-0123456789abcdef"
 PROTECTED = "You have access to this protected resource"

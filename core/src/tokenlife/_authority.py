@@ -153,6 +153,14 @@ class TokenAuthority:
         self._verified: dict[str | bytes, Claims] = {}
         self._verify_cache = verify_cache
 
+    def now(self) -> float:
+        """The authority's clock (injected or the system's): what "now" means here."""
+        return self._clock()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
     # -- issue ------------------------------------------------------------------
 
     async def issue(

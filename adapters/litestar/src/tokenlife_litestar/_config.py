@@ -8,7 +8,6 @@ rather than a confusing 401 in production.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -141,9 +140,7 @@ class TokenLifeConfig:
         """The clock in use: ours if given, else the authority's."""
         if self.clock is not None:
             return self.clock
-        # TokenAuthority keeps its clock private; fall back to the system's.
-        clock: Callable[[], float] = getattr(self.authority, "_clock", time.time)
-        return clock
+        return self.authority.clock
 
     @property
     def locations(self) -> tuple[TokenLocation, ...]:

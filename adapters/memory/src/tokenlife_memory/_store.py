@@ -45,6 +45,9 @@ class MemoryStore:
         self._closed = False
 
     async def __aenter__(self) -> MemoryStore:
+        # Re-entering reopens: an app whose lifespan runs twice (two test
+        # clients on one app) keeps its data, as a database file would.
+        self._closed = False
         return self
 
     async def __aexit__(
