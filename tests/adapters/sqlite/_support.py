@@ -79,18 +79,27 @@ def bulk_sessions(path: Path, count: int, *, expires_at: float, prefix: str = "o
 
 
 class StallMeter:
-    """A task that ticks every millisecond and records the longest gap between ticks."""
+    """A task that ticks every millisecond and records the longest gap between ticks.
+
+    Set :attr:`phase` to attribute gaps to phases (a gap counts for the phase
+    current when it ends); :attr:`longest` is the longest gap overall.
+    """
 
     def __init__(self) -> None:
-        self.longest = 0.0
+        self.phase = ""
+        self.by_phase: dict[str, float] = {}
         self._task: asyncio.Task[Any] | None = None
+
+    @property
+    def longest(self) -> float:
+        return max(self.by_phase.values(), default=0.0)
 
     async def _tick(self) -> None:
         last = time.perf_counter()
         while True:
             await asyncio.sleep(0.001)
             now = time.perf_counter()
-            self.longest = max(self.longest, now - last)
+            self.by_phase[self.phase] = max(self.by_phase.get(self.phase, 0.0), now - last)
             last = now
 
     async def __aenter__(self) -> StallMeter:
