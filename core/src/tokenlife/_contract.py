@@ -307,6 +307,12 @@ async def deny_access_until_expiry(factory: StoreFactory) -> None:
         await store.create_session(session, first)
         await store.deny_access("a1", until=T0 + 900)
         expect((await store.access_status("a1", "s1", "alice")).denied, "a1 is denied")
+        # A denial only lengthens, whichever operation writes it.
+        await store.revoke_session("s1", now=T0, reason="logout", deny=("a1", T0 + 10))
+        await store.deny_access("a1", until=T0 + 20)
+        purge = PurgeRequest(sessions_before=0, denials_before=T0 + 100, watermarks_before=0)
+        await store.purge(purge)
+        expect((await store.access_status("a1", "s1", "alice")).denied, "the longest denial holds")
         expect(not (await store.access_status("a2", "s1", "alice")).denied, "a2 is not")
         status = await store.access_status("a2", "s1", "mallory")
         expect(not status.session_found, "a session read under the wrong subject is not found")

@@ -119,7 +119,7 @@ class MemoryStore:
         self._check_open()
         async with self._lock:
             if deny is not None:
-                self._denied[deny[0]] = deny[1]
+                self._deny(*deny)
             session = self._sessions.get(sid)
             if session is None:
                 return None
@@ -142,7 +142,11 @@ class MemoryStore:
     async def deny_access(self, jti: str, *, until: float) -> None:
         self._check_open()
         async with self._lock:
-            self._denied[jti] = max(until, self._denied.get(jti, until))
+            self._deny(jti, until)
+
+    def _deny(self, jti: str, until: float) -> None:
+        """A denial only ever lengthens: the later of two ``until`` wins."""
+        self._denied[jti] = max(until, self._denied.get(jti, until))
 
     async def purge(self, request: PurgeRequest) -> int:
         self._check_open()

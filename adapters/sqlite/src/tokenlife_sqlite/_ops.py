@@ -119,7 +119,7 @@ def revoke_session(
     conn = tx.conn
     if deny is not None:
         jti, until = deny
-        conn.execute(rows.DENY_REPLACE, (jti, until))
+        conn.execute(rows.DENY_EXTEND, (jti, until))
         tx.log(DENIAL, jti, until)
         tx.after(partial(tx.cache.denied.__setitem__, jti, until))
     session = _session(conn, sid)

@@ -75,11 +75,7 @@ REVOKE_SESSION: Final = (
     "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE sid = ? AND revoked_at IS NULL"
 )
 ACCESS_ROW: Final = "SELECT subject, created_at, access_floor, revoked_at IS NOT NULL, expires_at FROM sessions WHERE sid = ?"  # noqa: E501
-#: A revoke's denial replaces an earlier one; ``deny_access`` only ever extends.
-DENY_REPLACE: Final = (
-    "INSERT INTO denials (jti, until) VALUES (?, ?) "
-    "ON CONFLICT (jti) DO UPDATE SET until = excluded.until"
-)
+#: A denial only ever lengthens, whichever operation writes it (the contract).
 DENY_EXTEND: Final = (
     "INSERT INTO denials (jti, until) VALUES (?, ?) "
     "ON CONFLICT (jti) DO UPDATE SET until = max(until, excluded.until)"
@@ -175,7 +171,6 @@ def refresh_row(record: RefreshRecord) -> tuple[Any, ...]:
 __all__ = (
     "ACCESS_ROW",
     "DENY_EXTEND",
-    "DENY_REPLACE",
     "INSERT_REFRESH",
     "INSERT_SESSION",
     "MARK_ROTATED",
