@@ -1,0 +1,1 @@
+"""Hypothesis stateful tests of the token lifecycle against a reference model."""
