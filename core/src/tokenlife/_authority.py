@@ -47,8 +47,7 @@ _ACCESS_REQUIRED: Final = ACCESS_REQUIRED_CLAIMS
 #: Verified access tokens remembered by default (about 1 KiB each).
 DEFAULT_VERIFY_CACHE: Final = 16384
 _REFRESH_REQUIRED: Final = ("sub", "sid", "jti", "iat")
-#: Records are kept this long past their session's end, beyond leeway, so a
-#: late replay is still recognised as a replay rather than an unknown token.
+#: Sessions one purge call may remove: bounds how long a store stays busy.
 PURGE_BATCH: Final = 1000
 
 EventKind = Literal["reuse_detected", "session_revoked", "subject_revoked", "refresh_after_expiry"]
