@@ -9,7 +9,9 @@ from msgspec import UNSET, UnsetType
 
 from ._errors import ClaimError
 
+#: JOSE ``typ`` of access tokens (RFC 9068).
 ACCESS_TYP: Final = "at+jwt"
+#: JOSE ``typ`` of refresh tokens: never accepted where an access token is expected.
 REFRESH_TYP: Final = "refresh+jwt"
 
 #: Claim names tokenlife sets itself; custom claims may not override them.

@@ -410,6 +410,7 @@ async def closed_store_fails_closed(factory: StoreFactory) -> None:
     raise ContractViolation("a closed store must raise StoreError")
 
 
+#: Every check a store must pass, in a stable order (parametrize tests over it).
 STORE_CONTRACT: Final[Sequence[ContractCheck]] = (
     create_and_read_back,
     duplicate_ids_refused,

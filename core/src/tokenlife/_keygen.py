@@ -49,6 +49,7 @@ def generate_private_pem(algorithm: str) -> bytes:
 
 
 def generate_key(algorithm: str, *, kid: str | None = None) -> Key:
+    """A new signing :class:`Key` for ``algorithm`` (HMAC secret or key pair)."""
     if algorithm in HMAC_ALGORITHMS:
         return Key.from_secret(generate_secret(algorithm), algorithm, kid=kid)
     return Key.from_pem(generate_private_pem(algorithm), algorithm, kid=kid)

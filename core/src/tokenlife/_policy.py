@@ -35,7 +35,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     cannot work is a ``PolicyError`` here, not a surprise in production.
     """
 
+    #: The ``iss`` every token carries and every verification requires exactly.
     issuer: str | None = None
+    #: The ``aud`` tokens are minted for; a token must name one of these.
     audience: str | tuple[str, ...] | None = None
     #: Access-token lifetime (default 15 minutes).
     access_ttl: float = 900.0
@@ -53,6 +55,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     #: After a refresh, access tokens minted earlier in the session die once
     #: the grace window has passed.
     access_floor_on_refresh: bool = True
+    #: Longer tokens are refused before any decoding.
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
 
     def __post_init__(self) -> None:

@@ -182,9 +182,11 @@ class Store(Protocol):
     async def deny_access(self, jti: str, *, until: float) -> None:
         """Put one access ``jti`` on the denylist until ``until`` (its ``exp``)."""
 
-    async def session(self, sid: str) -> SessionRecord | None: ...
+    async def session(self, sid: str) -> SessionRecord | None:
+        """The session as stored, or ``None``."""
 
-    async def refresh_record(self, jti: str) -> RefreshRecord | None: ...
+    async def refresh_record(self, jti: str) -> RefreshRecord | None:
+        """The refresh record as stored, or ``None`` (diagnostics and tests)."""
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         """Every stored session of the subject, oldest first, revoked ones included."""
@@ -193,7 +195,8 @@ class Store(Protocol):
         """Delete at most ``limit`` expired sessions with their records, plus
         stale denials and watermarks. Returns how many sessions went."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release connections; afterwards every operation raises ``StoreError``."""
 
     async def __aenter__(self) -> Store: ...
 
