@@ -125,6 +125,8 @@ class Driver:
         )
         self.model = m.Model(config, now=self.clock.now)
         self.trace: list[str] = []
+        #: What this run reached (decision kinds, outcome classes), for coverage.
+        self.tally: Counter[str] = Counter()
         #: Refresh jtis and access jtis in issue order (what indices pick from).
         self.refresh_order: list[str] = []
         self.access_order: list[str] = []
@@ -383,6 +385,7 @@ class Driver:
         result = await self._call(partial(self.auth.verify, token.token))
         actual = self._outcome(result)
         assert actual == expected, f"verify {token}: got {actual}, model expects {expected}"
+        self.tally[f"verify {actual}"] += 1
         if isinstance(result, Claims):
             assert (result.jti, result.sid, result.sub) == (token.jti, token.sid, token.subject)
         return actual
@@ -415,6 +418,7 @@ class Driver:
             f"refresh of {jti} (session {record.sid}): got {actual}, "
             f"model expects {decision.outcome} ({decision.kind})"
         )
+        self.tally[f"refresh {decision.kind}"] += 1
         if isinstance(result, TokenPair) and decision.kind == "replay":
             # Invariant 4: the same successor, byte for byte (HS256 is deterministic).
             assert decision.successor is not None
@@ -496,10 +500,14 @@ class Driver:
             self.refresh_order.append(new_jti)
         for pair in pairs:
             self._learn_pair(pair, sid, fresh=False)
+        # Winners handed a token that existed before the step replayed inside grace.
+        self.tally["refresh replay"] += sum(bool(t) and t in known for _, _, t in outcomes)
         writes = bool(rotated) or op.revoke or any(o == m.REUSE for _, o, _ in outcomes)
         if op.revoke or len(set(jtis)) > 1:
+            self.tally["concurrent race"] += 1
             return "race", writes  # which serial order happened may differ between runs
         decided = [o for _, o, _ in outcomes]
+        self.tally[f"concurrent {decided[0]}"] += 1
         if decided[0] == m.OK:
             # Inside grace none of them revokes (invariant 6).
             assert decided == [m.OK] * len(jtis) and session.revoked_at is None, decided
@@ -562,6 +570,7 @@ class Driver:
         expected = model.purge()
         removed = await self._call(partial(self.auth.purge, batch=op.batch))
         assert removed == expected, f"purge removed {removed} sessions, model expects {expected}"
+        self.tally["purge removed" if removed else "purge nothing"] += 1
         # Invariant 9: what is still alive (or merely not yet purgeable) is untouched.
         after = await self._snapshot(full=True)
         for session in live:
@@ -592,6 +601,7 @@ class Driver:
         actual = self._outcome(result)
         expected = m.OK if op.action == "revoke" else m.BAD_SIGNATURE
         assert actual == expected, f"{op}: got {actual}"
+        self.tally[f"forged {op.action}"] += 1
         return actual
 
     async def _doctored(self, op: ops.Doctored) -> str:
@@ -613,6 +623,7 @@ class Driver:
         assert decision.kind in ("expired", "unknown"), decision
         actual = self._outcome(await self._call(partial(self.auth.refresh, token)))
         assert actual == decision.outcome, f"{op}: got {actual}, expected {decision.outcome}"
+        self.tally[f"doctored {decision.kind}"] += 1
         return actual
 
     async def _list_sessions(self, op: ops.ListSessions) -> str:
