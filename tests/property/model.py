@@ -12,6 +12,13 @@ Two readings of the design document that the model makes explicit:
   them): a token's ``iat``/``exp`` are the record's times truncated, so a
   token is "issued earlier" than a refresh only if it is from an earlier
   second, and the access floor is the refresh time truncated to the second.
+  (What the implementation does; the document says any earlier token, see
+  ``test_findings.py``.)
+* The subject watermark is compared with the session's ``created_at``, as
+  the implementation does; the document says the token's ``iat``, which with
+  whole seconds would also kill a login made in the same second right after
+  "log out everywhere". No observable difference otherwise: the sessions the
+  watermark covers are revoked by the same call.
 * Signature/type/issuer/audience/time checks come before the store
   ("Refresh" preamble), so a refresh token past its own ``exp`` (plus
   leeway) is "expired" even if its session was revoked meanwhile.
