@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from copy import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Response
 from litestar.config.app import AppConfig
@@ -20,9 +20,12 @@ from litestar.datastructures import Cookie
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
-from litestar.plugins import InitPlugin
+from litestar.plugins import CLIPluginProtocol, InitPlugin
 
 from tokenlife import Claims, TokenPair
+
+if TYPE_CHECKING:
+    from click import Group
 
 from ._auth import Authenticator
 from ._config import TokenLifeConfig
@@ -32,7 +35,7 @@ from ._middleware import TokenLifeMiddleware
 from ._routes import jwks_route, logout_route, pair_response, refresh_route
 
 
-class TokenLifePlugin(InitPlugin):
+class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
     """Bearer and cookie authentication for Litestar, backed by a :class:`TokenAuthority`.
 
     >>> plugin = TokenLifePlugin(TokenLifeConfig(authority=auth, cookies=CookieConfig()))
@@ -46,6 +49,12 @@ class TokenLifePlugin(InitPlugin):
         self._auth = Authenticator(config)
 
     # -- wiring -----------------------------------------------------------------
+
+    def on_cli_init(self, cli: Group) -> None:
+        """Register ``litestar tokens sessions|revoke|purge`` on the app's store."""
+        from ._cli import register
+
+        register(cli)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         config, auth = self.config, self._auth
