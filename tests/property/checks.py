@@ -122,7 +122,7 @@ def against_model(model: m.Model, snap: Snapshot, gone: Collection[str]) -> list
                 "revoked_at": session.revoked_at,
                 "revoked_reason": session.revoked_reason,
                 "access_claims": session.access_claims,
-                "metadata": {},
+                "metadata": session.metadata,
             },
         )
         problems += _chain_problems(model, session, got, snap)

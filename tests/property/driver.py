@@ -352,12 +352,20 @@ class Driver:
 
     async def _issue(self, op: ops.Issue) -> str:
         model = self.model
+        custom, metadata = ops.CLAIM_SETS[op.claims], ops.METADATA[op.metadata]
         result = await self._call(
-            partial(self.auth.issue, op.subject, scopes=op.scopes, csrf=op.csrf)
+            partial(
+                self.auth.issue,
+                op.subject,
+                scopes=op.scopes,
+                claims=custom,
+                csrf=op.csrf,
+                metadata=metadata,
+            )
         )
         assert isinstance(result, TokenPair), result
         refresh = self._claims(result.refresh_token, REFRESH_TYP)
-        access_claims: dict[str, object] = {}
+        access_claims: dict[str, object] = dict(custom)
         if op.scopes:
             access_claims["scope"] = " ".join(dict.fromkeys(op.scopes))
         if op.csrf:
@@ -371,6 +379,7 @@ class Driver:
             first_jti=jti,
             first_token=result.refresh_token,
             access_claims=access_claims,
+            metadata=dict(metadata),
         )
         self.refresh_order.append(jti)
         self._check_minted(jti, refresh)

@@ -66,6 +66,7 @@ class MSession:
     #: Refresh jtis, oldest first; the last one is the current (ACTIVE) token.
     chain: list[str]
     access_claims: dict[str, object]
+    metadata: dict[str, str] = field(default_factory=dict)
     access_floor: float = 0.0
     revoked_at: float | None = None
     revoked_reason: str | None = None
@@ -212,6 +213,7 @@ class Model:
         first_jti: str,
         first_token: str,
         access_claims: dict[str, object],
+        metadata: dict[str, str],
     ) -> MSession:
         assert sid not in self.sessions and first_jti not in self.refresh
         expires, first_expires = self.new_session_times()
@@ -223,6 +225,7 @@ class Model:
             refreshed_at=self.now,
             chain=[first_jti],
             access_claims=access_claims,
+            metadata=metadata,
         )
         self.sessions[sid] = session
         self.refresh[first_jti] = MRefresh(

@@ -12,8 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-SUBJECTS = ("alice", "bob")
+#: The third subject is awkward on purpose: stores build keys and queries from ids.
+SUBJECTS = ("alice", "bob", "zoë:{x}%_*'\"")
 SCOPES = ((), ("read",), ("read", "write"))
+#: Custom claims for a login's access tokens (stores keep them with the session).
+CLAIM_SETS: tuple[dict[str, object], ...] = (
+    {},
+    {"tenant": "acme"},
+    {"roles": ["a", "b"], "n": 1, "ratio": 0.5, "nested": {"x": None, "ok": True}, "ü": "ñ"},
+)
+#: Session metadata ("your devices" lists).
+METADATA: tuple[dict[str, str], ...] = ({}, {"user_agent": "Tab/1.0 (ü)", "ip": "203.0.113.7"})
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,9 @@ class Issue:
     subject: str
     scopes: tuple[str, ...] = ()
     csrf: bool = False
+    #: Indices into CLAIM_SETS and METADATA.
+    claims: int = 0
+    metadata: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,7 +161,16 @@ def random_ops(rng: random.Random, length: int) -> list[Op]:
     """A reproducible operation sequence, weighted like the stateful machine."""
     ops: list[Op] = [Issue(rng.choice(SUBJECTS))]
     makers: list[tuple[int, Callable[[], Op]]] = [
-        (3, lambda: Issue(rng.choice(SUBJECTS), rng.choice(SCOPES), rng.random() < 0.3)),
+        (
+            3,
+            lambda: Issue(
+                rng.choice(SUBJECTS),
+                rng.choice(SCOPES),
+                rng.random() < 0.3,
+                rng.randrange(len(CLAIM_SETS)),
+                rng.randrange(len(METADATA)),
+            ),
+        ),
         (5, lambda: Verify(rng.randrange(64))),
         (1, lambda: WrongType(rng.choice(("verify", "refresh")), rng.randrange(64))),
         (8, lambda: Refresh(rng.randrange(8), 0)),
@@ -193,7 +214,9 @@ def _advance(rng: random.Random) -> float:
 
 __all__ = (
     "ADVANCE_RANGES",
+    "CLAIM_SETS",
     "FRACTIONS",
+    "METADATA",
     "SCOPES",
     "SUBJECTS",
     "Advance",
