@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import backends
+from tests.security import _forge
 from tokenlife.store import Store
 
 settings.register_profile(
@@ -43,3 +44,25 @@ async def store(backend: backends.Backend, tmp_path: Path) -> AsyncIterator[Stor
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# Key material for the codec and hostile-input suites: generated once per
+# session at run time, never committed.
+@pytest.fixture(scope="session")
+def hs() -> _forge.Material:
+    return _forge.hs256()
+
+
+@pytest.fixture(scope="session")
+def ed() -> _forge.Material:
+    return _forge.eddsa()
+
+
+@pytest.fixture(scope="session")
+def es() -> _forge.Material:
+    return _forge.es256()
+
+
+@pytest.fixture(scope="session")
+def rs() -> _forge.Material:
+    return _forge.rs256()

@@ -1,10 +1,8 @@
-"""Keys for the hostile-input suites, generated once per session (never committed)."""
+"""The hostile-input suites: long fuzzing runs only on request (keys: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-from tests.security import _forge
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -13,23 +11,3 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     selected = "slow" in expression and "not slow" not in expression
     if item.get_closest_marker("slow") is not None and not selected:
         pytest.skip("long fuzzing run; select it with -m slow")
-
-
-@pytest.fixture(scope="session")
-def hs() -> _forge.Material:
-    return _forge.hs256()
-
-
-@pytest.fixture(scope="session")
-def ed() -> _forge.Material:
-    return _forge.eddsa()
-
-
-@pytest.fixture(scope="session")
-def es() -> _forge.Material:
-    return _forge.es256()
-
-
-@pytest.fixture(scope="session")
-def rs() -> _forge.Material:
-    return _forge.rs256()
