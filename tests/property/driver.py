@@ -199,7 +199,7 @@ class Driver:
             and (full or (a.sid not in self._settled and newest[a.sid] == a.jti))
         ]
         listed = full if listings is None else listings
-        subjects = sorted(model.subjects() | set(ops.SUBJECTS)) if listed else []
+        subjects = sorted(model.subjects()) if listed else []
         self._settled.update(settling)
         return await checks.read(self.store, checks.ReadPlan(sids, jtis, access, subjects))
 
