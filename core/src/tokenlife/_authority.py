@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
@@ -64,26 +65,53 @@ class SecurityEvent(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
 
 
-class RandomIds:
-    """128-bit random ids from the OS CSPRNG, read 64 at a time.
+#: Base-62 digits in ASCII order, so that strings of them compare as their values
+#: (and no id starts with ``-``, which a command line would take for an option).
+_SORTED_DIGITS: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-    One ``urandom`` read per 64 ids instead of one per id: an issue or refresh
-    draws three or four ids, and the syscalls showed in profiles.
+
+def time_prefix(ms: int) -> str:
+    """``ms`` as 8 base-62 digits (enough until the year 8800), in numeric string order."""
+    digits = []
+    for _ in range(8):
+        ms, digit = divmod(ms, 62)
+        digits.append(_SORTED_DIGITS[digit])
+    return "".join(reversed(digits))
+
+
+class RandomIds:
+    """Unique ids: a millisecond time prefix, then 78 random bits from the OS CSPRNG.
+
+    21 URL-safe characters: 8 base-62 digits of the time (later ids sort after
+    earlier ones) and 13 base64url characters of randomness.
+    Time order is for the stores: a B-tree keyed by these ids appends new
+    records at its right edge, where the rows written together share pages,
+    instead of dirtying a random page per insert (a page write costs far more
+    than the row). The ids carry no secret — they travel inside signed tokens,
+    which already say when they were issued — and 78 random bits per
+    millisecond keep them unique. The random part is read 64 ids at a time:
+    an issue or refresh draws three or four, and the syscalls showed in profiles.
     """
 
-    __slots__ = ("_ids",)
+    __slots__ = ("_ms", "_prefix", "_random")
 
     _BATCH: Final = 64
+    _RANDOM_CHARS: Final = 13
 
     def __init__(self) -> None:
-        self._ids: list[str] = []
+        self._random: list[str] = []
+        self._ms = -1
+        self._prefix = ""
 
     def __call__(self) -> str:
-        if not self._ids:
-            raw = b64url_encode(secrets.token_bytes(16 * self._BATCH)).decode("ascii")
-            # Cut into 21-character ids: 126 random bits each.
-            self._ids = [raw[i : i + 21] for i in range(0, len(raw) - 20, 21)]
-        return self._ids.pop()
+        if not self._random:
+            n = self._RANDOM_CHARS
+            raw = b64url_encode(secrets.token_bytes(10 * self._BATCH)).decode("ascii")
+            self._random = [raw[i : i + n] for i in range(0, len(raw) - n + 1, n)]
+        ms = time.time_ns() // 1_000_000
+        if ms != self._ms:
+            self._ms, self._prefix = ms, time_prefix(ms)
+        return self._prefix + self._random.pop()
 
 
 class TokenAuthority:
