@@ -11,10 +11,10 @@ import pytest
 from msgspec.structs import replace
 
 from tokenlife import StoreError
-from tokenlife.store import RefreshState
+from tokenlife.store import RefreshRequest, RefreshState, Rotate
 from tokenlife_sqlite import SCHEMA_VERSION, SQLiteStore
 from tokenlife_sqlite import _rows as rows
-from tokenlife_sqlite._schema import APPLICATION_ID, V1
+from tokenlife_sqlite._schema import APPLICATION_ID, V1, V1_TO_V2
 
 from ._support import login
 
@@ -79,6 +79,60 @@ async def test_v1_is_migrated_in_place_keeping_its_data(tmp_path: Path) -> None:
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
     conn.close()
     assert {"refresh_one_active", "changes"} <= names
+
+
+def v2_file(path: Path) -> None:
+    """A file as schema v2 left it: one session rotated once (a ROTATED and an ACTIVE record)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(V1 + V1_TO_V2)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    session, first = login("s1")
+    rotated = replace(
+        first, state=RefreshState.ROTATED, rotated_at=first.issued_at + 5, successor_jti="s1-r1"
+    )
+    active = replace(first, jti="s1-r1", parent_jti=first.jti, issued_at=first.issued_at + 5)
+    conn.execute(rows.INSERT_SESSION, rows.session_row(replace(session, current_jti="s1-r1")))
+    conn.execute(rows.INSERT_REFRESH, rows.refresh_row(rotated))
+    conn.execute(rows.INSERT_REFRESH, rows.refresh_row(active))
+    conn.close()
+
+
+async def test_v2_is_migrated_to_records_stored_in_session_order(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    v2_file(path)
+    async with SQLiteStore(path) as store:
+        parent, child = await store.refresh_record("s1-r0"), await store.refresh_record("s1-r1")
+        assert parent is not None and parent.state is RefreshState.ROTATED
+        assert parent.successor_jti == "s1-r1"
+        assert child is not None and child.state is RefreshState.ACTIVE
+        assert child.parent_jti == "s1-r0"
+        decision = await store.refresh(
+            RefreshRequest(
+                jti="s1-r1", sid="s1", subject="alice", now=child.issued_at + 1, grace=10.0,
+                successor_jti="s1-r2", refresh_ttl=3600.0,
+            )
+        )  # fmt: skip
+        assert isinstance(decision, Rotate)
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    conn = sqlite3.connect(path)
+    try:
+        key = [
+            r[1]
+            for r in sorted(conn.execute("PRAGMA table_info(refresh)"), key=lambda r: r[5])
+            if r[5]
+        ]
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(refresh)")}
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        (active,) = conn.execute(
+            "SELECT count(*) FROM refresh WHERE sid = 's1' AND state = 0"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert key == ["sid", "jti"], "a session's records are stored together"
+    assert {"refresh_by_jti", "refresh_one_active"} <= indexes
+    assert "refresh_by_sid" not in indexes, "the primary key replaces it"
+    assert active == 1
 
 
 async def test_a_failing_migration_rolls_back_whole(tmp_path: Path) -> None:

@@ -82,13 +82,43 @@ CREATE TABLE changes (
 );
 """
 
+#: Version 3: refresh records are stored in session order (primary key
+#: ``(sid, jti)``), so a rotation's two writes — marking the parent, inserting
+#: its successor — land on one page, next to each other, instead of two random
+#: pages plus a third for the ``sid`` index, which the key now replaces. With
+#: time-ordered ids, ``jti`` index entries append at the index's right edge.
+#: At a million live sessions every random page written costs a random write
+#: when the WAL is checkpointed, which is what a rotation's cost comes down to.
+V2_TO_V3: Final = """
+CREATE TABLE refresh_v3 (
+    jti            TEXT NOT NULL,
+    sid            TEXT NOT NULL REFERENCES sessions (sid) ON DELETE CASCADE,
+    subject        TEXT NOT NULL,
+    issued_at      REAL NOT NULL,
+    expires_at     REAL NOT NULL,
+    parent_jti     TEXT,
+    state          INTEGER NOT NULL CHECK (state IN (0, 1)),
+    rotated_at     REAL,
+    successor_jti  TEXT,
+    PRIMARY KEY (sid, jti)
+) WITHOUT ROWID;
+INSERT INTO refresh_v3 (jti, sid, subject, issued_at, expires_at, parent_jti, state, rotated_at,
+                        successor_jti)
+    SELECT jti, sid, subject, issued_at, expires_at, parent_jti, state, rotated_at, successor_jti
+    FROM refresh ORDER BY sid, jti;
+DROP TABLE refresh;
+ALTER TABLE refresh_v3 RENAME TO refresh;
+CREATE UNIQUE INDEX refresh_by_jti ON refresh (jti);
+CREATE UNIQUE INDEX refresh_one_active ON refresh (sid) WHERE state = 0;
+"""
+
 #: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
-MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2)
+MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes")
 #: The tables each schema version has.
-_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES}
+_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES, 3: _TABLES}
 
 
 def check_header(path: str) -> None:
@@ -210,6 +240,7 @@ __all__ = (
     "SCHEMA_VERSION",
     "V1",
     "V1_TO_V2",
+    "V2_TO_V3",
     "Synchronous",
     "check_header",
     "configure",
