@@ -11,10 +11,13 @@ the usual way around that (aiosqlite, one ``await`` per statement, a lock
 around each transaction).
 
 Every rotation picks a random live session (uniformly among all of them: the
-worst case for a B-tree's page cache) and gets a random 22-character id, so
-reads and inserts land all over the B-trees. At 1,000 sessions the whole file
-stays cached and a batch's rotations share pages; at 1,000,000 each rotation
-dirties about five leaf pages of its own. One row without a target shows the
+worst case for a B-tree's page cache). Ids are made as ``TokenAuthority`` makes
+them (time-ordered, see ``RandomIds``). At 1,000 sessions the whole file stays
+cached and a batch's rotations share pages; at 1,000,000 each rotation dirties
+pages of its own — its session row, its session's refresh records, its entry
+in the one-ACTIVE index — and every one of them is a random write when the WAL
+is checkpointed. The files are written and synced before any round runs, so
+no contender pays for another's setup. One row without a target shows the
 1,000,000 file when rotations come from 10,000 active sessions, as real
 traffic does (a session refreshes every few minutes while its user is there).
 Targets: 64 concurrent refreshers at ≥ 0.40 of raw's rate; at 1,000,000 live
@@ -25,8 +28,8 @@ stateless verify. The database size per live session is in a group title.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenlife import KeySet, Policy, TokenAuthority, TokenPair
+from tokenlife._authority import RandomIds
 from tokenlife.store import RefreshRequest, Rotate, SessionRecord
 
 from ._harness import Group, Skip, Target
@@ -59,6 +63,8 @@ SESSION_TTL, REFRESH_TTL = 30 * 86400.0, 14 * 86400.0
 #: What a browser login typically stores with its session.
 CLAIMS, METADATA = {"scope": "read write"}, {"user_agent": "Firefox/128.0", "ip": "203.0.113.7"}
 Statement = tuple[str, tuple[Any, ...]]
+#: Ids as ``TokenAuthority`` draws them.
+new_id = RandomIds()
 
 
 class Pool:
@@ -79,13 +85,13 @@ class Pool:
         sid, subject, jti = self.sessions[i]
         return RefreshRequest(
             jti=jti, sid=sid, subject=subject, now=self.tick(), grace=10.0,
-            successor_jti=secrets.token_urlsafe(16), refresh_ttl=REFRESH_TTL,
+            successor_jti=new_id(), refresh_ttl=REFRESH_TTL,
         )  # fmt: skip
 
     def rotation(self, i: int) -> list[Statement]:
         """The transaction tokenlife-sqlite runs to rotate session ``i``, as plain SQL."""
         sid, subject, jti = self.sessions[i]
-        now, new = self.tick(), secrets.token_urlsafe(16)
+        now, new = self.tick(), new_id()
         self.sessions[i] = (sid, subject, new)
         expires = min(now + REFRESH_TTL, T0 + SESSION_TTL)
         return [
@@ -108,7 +114,7 @@ def populate(path: Path, n: int, rotations: int = 0) -> Pool:
     conn.execute("BEGIN")
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
-    sessions = sorted((secrets.token_urlsafe(16), f"user-{i // 2}", secrets.token_urlsafe(16)) for i in range(n))  # fmt: skip  # noqa: E501
+    sessions = [(new_id(), f"user-{i // 2}", new_id()) for i in range(n)]
     template = SessionRecord(
         sid="", subject="", created_at=T0, expires_at=T0 + SESSION_TTL, current_jti="",
         refreshed_at=T0, access_claims=CLAIMS, metadata=METADATA,
@@ -117,7 +123,7 @@ def populate(path: Path, n: int, rotations: int = 0) -> Pool:
     conn.executemany(rows.INSERT_SESSION, ((s, u, *row[2:4], j, *row[5:]) for s, u, j in sessions))
     conn.executemany(
         rows.INSERT_REFRESH,
-        sorted((j, s, u, T0, T0 + REFRESH_TTL, None, 0, None, None) for s, u, j in sessions),
+        ((j, s, u, T0, T0 + REFRESH_TTL, None, 0, None, None) for s, u, j in sessions),
     )
     for _, sql in indexes:
         conn.execute(sql)
@@ -131,6 +137,7 @@ def populate(path: Path, n: int, rotations: int = 0) -> Pool:
                 conn.execute(sql, params)
     conn.execute("COMMIT")
     conn.close()
+    os.sync()  # the setup's writes reach the disk now, not during a measured round
     return pool
 
 
