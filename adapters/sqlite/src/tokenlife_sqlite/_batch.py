@@ -124,12 +124,23 @@ def begin_immediate(conn: sqlite3.Connection, timeout: float) -> None:
 class Runner:
     """The connection thread's side: runs one batch, returns one outcome per job."""
 
-    __slots__ = ("busy_timeout", "cache", "conn")
+    __slots__ = ("busy_timeout", "cache", "conn", "on_commit")
 
-    def __init__(self, conn: sqlite3.Connection, cache: AccessCache, busy_timeout: float) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        cache: AccessCache,
+        busy_timeout: float,
+        *,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.conn = conn
         self.cache = cache
         self.busy_timeout = busy_timeout
+        #: Called here after each write batch commits (the checkpointer's nudge,
+        #: see ``_checkpoint``); it runs before the batch is acknowledged, so it
+        #: must be cheap and must not raise.
+        self.on_commit = on_commit
 
     def run(self, jobs: list[tuple[Job, bool]]) -> list[Outcome]:
         tx = Tx(self.conn, self.cache)
@@ -174,6 +185,8 @@ class Runner:
             raise
         if end is not None:
             cache.cursor = end
+        if self.on_commit is not None:
+            self.on_commit()
         return outcomes
 
 

@@ -15,11 +15,18 @@ write survives power loss, not just a crashed process; the fsync is per
 batch, not per operation. ``synchronous="normal"`` keeps what survives a
 process crash (the crash test covers both) but may lose the last commits on
 power loss, for roughly twice the single-writer rate.
+
+Checkpoints (copying the WAL back into the database file) run on a thread of
+their own (``_checkpoint``), at most every ``checkpoint_interval`` seconds:
+left to SQLite, the commit that fills the WAL does it, and on a large file
+its thousands of random page writes stall every queued write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import os
 import sqlite3
 import time
@@ -42,11 +49,13 @@ from tokenlife.store import (
 from . import _ops as ops
 from ._batch import NATIVE_ERRORS, Batcher, Runner, Tx, _run_in_thread, store_error
 from ._cache import AccessCache
+from ._checkpoint import BACKSTOP_PAGES, Checkpointer
 from ._schema import Synchronous, open_file
 
 T = TypeVar("T")
 
 DEFAULT_STALENESS: Final = 0.05
+DEFAULT_CHECKPOINT_INTERVAL: Final = 0.2
 #: Sessions purged per transaction (one purge call may run several).
 PURGE_CHUNK: Final = 256
 
@@ -61,7 +70,10 @@ class SQLiteStore:
     revocation (this process's own writes are seen at once). ``cache_sessions``:
     sessions the access check keeps in memory. ``max_batch``: jobs per
     transaction. ``check``: run ``PRAGMA quick_check`` on open (reads the
-    whole file). Use it as ``async with SQLiteStore(path) as store``; asyncio only.
+    whole file). ``checkpoint_interval``: WAL checkpoints run on a background
+    thread, at most this often (seconds), so no write waits for one; ``None``
+    leaves them to SQLite, on the commit that takes the WAL past 1000 pages.
+    Use it as ``async with SQLiteStore(path) as store``; asyncio only.
     """
 
     def __init__(
@@ -74,6 +86,7 @@ class SQLiteStore:
         cache_sessions: int = 100_000,
         max_batch: int = 256,
         check: bool = False,
+        checkpoint_interval: float | None = DEFAULT_CHECKPOINT_INTERVAL,
     ) -> None:
         self.path = os.fspath(path)
         if self.path in ("", ":memory:") or self.path.startswith("file:"):
@@ -84,14 +97,20 @@ class SQLiteStore:
             raise ConfigurationError(
                 "busy_timeout and staleness ≥ 0; cache_sessions, max_batch ≥ 1"
             )
+        if checkpoint_interval is not None and not (
+            math.isfinite(checkpoint_interval) and checkpoint_interval >= 0
+        ):
+            raise ConfigurationError("checkpoint_interval must be None or a finite number ≥ 0")
         self.busy_timeout = busy_timeout
         self.synchronous: Synchronous = synchronous
         self.staleness = staleness
         self._max_batch = max_batch
         self._check = check
+        self.checkpoint_interval = checkpoint_interval
         self._cache = AccessCache(cache_sessions)
         self._conn: aiosqlite.Connection | None = None
         self._batcher: Batcher | None = None
+        self._checkpointer: Checkpointer | None = None
         self._syncing: asyncio.Future[None] | None = None
         self._closed = False
 
@@ -110,22 +129,39 @@ class SQLiteStore:
         try:
             raw: sqlite3.Connection = conn._conn  # used on its own thread only
             await _run_in_thread(conn, lambda: self._prepare(raw))
+            # Last, once the file is prepared: a store that fails to open starts no thread.
+            checkpointer = self._start_checkpointer()
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, NATIVE_ERRORS):
                 raise store_error(exc) from exc
             raise
-        self._conn = conn
-        self._batcher = Batcher(
-            conn, Runner(raw, self._cache, self.busy_timeout), max_batch=self._max_batch
-        )
+        self._conn, self._checkpointer = conn, checkpointer
+        nudge = None if checkpointer is None else checkpointer.nudge
+        runner = Runner(raw, self._cache, self.busy_timeout, on_commit=nudge)
+        self._batcher = Batcher(conn, runner, max_batch=self._max_batch)
         return self
 
     def _prepare(self, raw: sqlite3.Connection) -> None:
         open_file(raw, self.path, synchronous=self.synchronous, check=self._check)
+        if self.checkpoint_interval is not None:
+            # The thread checkpoints; SQLite's own checkpoint stays as a backstop.
+            raw.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
         # The version first: a commit landing during the rebuild moves it again.
         self._cache.data_version = raw.execute("PRAGMA data_version").fetchone()[0]
         self._cache.rebuild(raw)
+
+    def _start_checkpointer(self) -> Checkpointer | None:
+        if self.checkpoint_interval is None:
+            return None
+        checkpointer = Checkpointer(
+            self.path,
+            interval=self.checkpoint_interval,
+            busy_timeout=self.busy_timeout,
+            synchronous=self.synchronous,
+        )
+        checkpointer.start()
+        return checkpointer
 
     async def close(self) -> None:
         """Finish what is queued, then close. Later calls raise :class:`StoreError`."""
@@ -139,9 +175,22 @@ class SQLiteStore:
             await batcher.run(_drained, write=False)  # runs after everything queued before it
         finally:
             try:
-                await conn.close()
-            except NATIVE_ERRORS as exc:
-                raise store_error(exc) from exc
+                await self._stop_checkpointer(conn)
+            finally:
+                try:
+                    await conn.close()
+                except NATIVE_ERRORS as exc:
+                    raise store_error(exc) from exc
+
+    async def _stop_checkpointer(self, conn: aiosqlite.Connection) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is None:
+            return
+        checkpointer.stop()
+        # The join blocks, so it runs on the connection's thread (idle now), not
+        # the loop's; bounded, as the thread may be waiting on a lock.
+        with contextlib.suppress(*NATIVE_ERRORS):  # a dead connection: the thread is a daemon
+            await _run_in_thread(conn, partial(checkpointer.join, checkpointer.join_timeout))
 
     async def __aenter__(self) -> SQLiteStore:
         return await self.open()
@@ -254,4 +303,4 @@ def _drained(tx: Tx) -> None:
     """A no-op job: batches run in order, so it returns once everything before it has."""
 
 
-__all__ = ("DEFAULT_STALENESS", "SQLiteStore")
+__all__ = ("DEFAULT_CHECKPOINT_INTERVAL", "DEFAULT_STALENESS", "SQLiteStore")
