@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ._schema import SCHEMA_VERSION
-from ._store import DEFAULT_STALENESS, SQLiteStore
+from ._store import DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_STALENESS, SQLiteStore
 
-__all__ = ("DEFAULT_STALENESS", "SCHEMA_VERSION", "SQLiteStore")
+__all__ = ("DEFAULT_CHECKPOINT_INTERVAL", "DEFAULT_STALENESS", "SCHEMA_VERSION", "SQLiteStore")
