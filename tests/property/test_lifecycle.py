@@ -347,16 +347,23 @@ def test_lifecycle_machine(backend: backends.Backend) -> None:
         assert not missed, f"the machine never reached {missed}; it reached {dict(tally)}"
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_scenario(backend: backends.Backend, name: str) -> None:
-    config, steps = SCENARIOS[name]
+def _trace(
+    backend: backends.Backend, config: m.Config, steps: list[tuple[ops.Op, str]]
+) -> list[str]:
+    """Apply ``steps`` to a fresh driver on ``backend``; the trace it produced."""
     driver = Driver(backend, config)
     try:
         for op, _ in steps:
             driver.apply(op)
     finally:
         driver.close()
-    assert driver.trace == [expected for _, expected in steps]
+    return driver.trace
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario(backend: backends.Backend, name: str) -> None:
+    config, steps = SCENARIOS[name]
+    assert _trace(backend, config, steps) == [expected for _, expected in steps]
 
 
 # -- invariant 12 across stores ----------------------------------------------------------------
@@ -400,13 +407,7 @@ def test_every_store_gives_the_same_trace(request: pytest.FixtureRequest) -> Non
     for label, config, steps in sequences:
         traces: dict[str, list[str]] = {}
         for backend in stores:
-            driver = Driver(backend, config)
-            try:
-                for op, _ in steps:
-                    driver.apply(op)
-            finally:
-                driver.close()
-            traces[backend.name] = driver.trace
+            traces[backend.name] = _trace(backend, config, steps)
         first, *others = stores
         for other in others:
             assert traces[other.name] == traces[first.name], (
