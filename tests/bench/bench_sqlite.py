@@ -14,12 +14,14 @@ Every rotation picks a random live session (uniformly among all of them: the
 worst case for a B-tree's page cache). Ids are made as ``TokenAuthority`` makes
 them (time-ordered, see ``RandomIds``). At 1,000 sessions the whole file stays
 cached and a batch's rotations share pages; at 1,000,000 each rotation dirties
-pages of its own — its session row, its session's refresh records, its entry
-in the one-ACTIVE index — and every one of them is a random write when the WAL
-is checkpointed. The files are written and synced before any round runs, so
-no contender pays for another's setup. One row without a target shows the
-1,000,000 file when rotations come from 10,000 active sessions, as real
-traffic does (a session refreshes every few minutes while its user is there).
+pages of its own — its session's page (the session row and its refresh
+records, stored together), its entry in the one-ACTIVE index, and the pages a
+split adds when the successor does not fit — and every one of them is a cache
+miss to read and a random write when the WAL is checkpointed. The files are
+written and synced before any round runs, so no contender pays for another's
+setup. One row without a target shows the 1,000,000 file when rotations come
+from 10,000 active sessions, as real traffic does (a session refreshes every
+few minutes while its user is there).
 Targets: 64 concurrent refreshers at ≥ 0.40 of raw's rate; at 1,000,000 live
 sessions ≥ 0.80 of the rate at 1,000; the strict access check adds ≤ 25 µs to a
 stateless verify. The database size per live session is in a group title.
@@ -96,8 +98,8 @@ class Pool:
         expires = min(now + REFRESH_TTL, T0 + SESSION_TTL)
         return [
             ("BEGIN IMMEDIATE", ()),
-            (rows.SNAPSHOT, (jti, subject)),
-            (rows.MARK_ROTATED, (1, now, new, jti)),
+            (rows.SNAPSHOT, (jti, sid, subject)),
+            (rows.MARK_ROTATED, (1, now, new, sid, jti)),
             (rows.INSERT_REFRESH, (new, sid, subject, now, expires, jti, 0, None, None)),
             (rows.UPDATE_SESSION, (new, now, float(int(now)), None, None, sid)),
             (INSERT_CHANGE, ("S", f'["{sid}"]', None)),

@@ -14,7 +14,7 @@ from tokenlife import StoreError
 from tokenlife.store import RefreshRequest, RefreshState, Rotate
 from tokenlife_sqlite import SCHEMA_VERSION, SQLiteStore
 from tokenlife_sqlite import _rows as rows
-from tokenlife_sqlite._schema import APPLICATION_ID, V1, V1_TO_V2
+from tokenlife_sqlite._schema import APPLICATION_ID, PAGE_SIZE, V1, V1_TO_V2, V2_TO_V3
 
 from ._support import login
 
@@ -33,6 +33,11 @@ def pragma(path: Path, name: str) -> object:
         conn.close()
 
 
+#: How v1 to v3 wrote a session and a refresh record (separate tables).
+OLD_INSERT_SESSION = f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
+OLD_INSERT_REFRESH = f"INSERT INTO refresh ({rows.REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
+
+
 def v1_file(path: Path, *, second_active: bool = False) -> None:
     """A file as schema v1 left it, with one session (and optionally a forked chain)."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -40,10 +45,10 @@ def v1_file(path: Path, *, second_active: bool = False) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("PRAGMA user_version = 1")
     session, first = login("s1")
-    conn.execute(rows.INSERT_SESSION, rows.session_row(session))
-    conn.execute(rows.INSERT_REFRESH, rows.refresh_row(first))
+    conn.execute(OLD_INSERT_SESSION, rows.session_row(session))
+    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(first))
     if second_active:  # what v1 could not prevent: two ACTIVE tokens in one session
-        conn.execute(rows.INSERT_REFRESH, rows.refresh_row(replace(first, jti="s1-fork")))
+        conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(replace(first, jti="s1-fork")))
     conn.close()
 
 
@@ -81,32 +86,42 @@ async def test_v1_is_migrated_in_place_keeping_its_data(tmp_path: Path) -> None:
     assert {"refresh_one_active", "changes"} <= names
 
 
-def v2_file(path: Path) -> None:
-    """A file as schema v2 left it: one session rotated once (a ROTATED and an ACTIVE record)."""
+def old_file(path: Path, version: int) -> None:
+    """A file as schema v2 or v3 left it: one session rotated once (a ROTATED and an
+    ACTIVE record), and a second session never rotated."""
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript(V1 + V1_TO_V2)
+    conn.executescript(V1 + V1_TO_V2 + (V2_TO_V3 if version == 3 else ""))
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute(f"PRAGMA user_version = {version}")
     session, first = login("s1")
     rotated = replace(
         first, state=RefreshState.ROTATED, rotated_at=first.issued_at + 5, successor_jti="s1-r1"
     )
     active = replace(first, jti="s1-r1", parent_jti=first.jti, issued_at=first.issued_at + 5)
-    conn.execute(rows.INSERT_SESSION, rows.session_row(replace(session, current_jti="s1-r1")))
-    conn.execute(rows.INSERT_REFRESH, rows.refresh_row(rotated))
-    conn.execute(rows.INSERT_REFRESH, rows.refresh_row(active))
+    conn.execute(OLD_INSERT_SESSION, rows.session_row(replace(session, current_jti="s1-r1")))
+    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(rotated))
+    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(active))
+    other, other_first = login("s2")
+    conn.execute(OLD_INSERT_SESSION, rows.session_row(other))
+    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(other_first))
     conn.close()
 
 
-async def test_v2_is_migrated_to_records_stored_in_session_order(tmp_path: Path) -> None:
-    path = tmp_path / "v2.db"
-    v2_file(path)
+@pytest.mark.parametrize("version", [2, 3])
+async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
+    tmp_path: Path, version: int
+) -> None:
+    path = tmp_path / f"v{version}.db"
+    old_file(path, version)
     async with SQLiteStore(path) as store:
         parent, child = await store.refresh_record("s1-r0"), await store.refresh_record("s1-r1")
         assert parent is not None and parent.state is RefreshState.ROTATED
         assert parent.successor_jti == "s1-r1"
         assert child is not None and child.state is RefreshState.ACTIVE
         assert child.parent_jti == "s1-r0"
+        session = await store.session("s1")
+        assert session is not None and session.current_jti == "s1-r1"
+        assert session.access_claims == login("s1")[0].access_claims
         decision = await store.refresh(
             RefreshRequest(
                 jti="s1-r1", sid="s1", subject="alice", now=child.issued_at + 1, grace=10.0,
@@ -114,25 +129,68 @@ async def test_v2_is_migrated_to_records_stored_in_session_order(tmp_path: Path)
             )
         )  # fmt: skip
         assert isinstance(decision, Rotate)
+        assert [s.sid for s in await store.sessions("alice")] == ["s1", "s2"]
     assert pragma(path, "user_version") == SCHEMA_VERSION
     conn = sqlite3.connect(path)
     try:
         key = [
             r[1]
-            for r in sorted(conn.execute("PRAGMA table_info(refresh)"), key=lambda r: r[5])
+            for r in sorted(conn.execute("PRAGMA table_info(records)"), key=lambda r: r[5])
             if r[5]
         ]
-        indexes = {row[1] for row in conn.execute("PRAGMA index_list(refresh)")}
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(records)")}
+        kinds = dict(conn.execute("SELECT name, type FROM sqlite_schema"))
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         (active,) = conn.execute(
             "SELECT count(*) FROM refresh WHERE sid = 's1' AND state = 0"
         ).fetchone()
+        in_key_order = conn.execute("SELECT sid, jti FROM records").fetchall()
     finally:
         conn.close()
-    assert key == ["sid", "jti"], "a session's records are stored together"
-    assert {"refresh_by_jti", "refresh_one_active"} <= indexes
-    assert "refresh_by_sid" not in indexes, "the primary key replaces it"
+    assert key == ["sid", "jti"], "a session's rows are stored together"
+    assert {"refresh_by_jti", "refresh_one_active", "sessions_by_expiry"} <= indexes
+    assert kinds["sessions"] == kinds["refresh"] == "view", "the v3 tables, to read"
     assert active == 1
+    assert in_key_order == [
+        ("s1", ""), ("s1", "s1-r0"), ("s1", "s1-r1"), ("s1", "s1-r2"), ("s2", ""), ("s2", "s2-r0"),
+    ], "each session's row first, then its records"  # fmt: skip
+
+
+async def test_a_new_file_has_the_smaller_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    async with SQLiteStore(path) as store:
+        await store.create_session(*login("s1"))
+    assert pragma(path, "page_size") == PAGE_SIZE
+
+
+async def test_records_keep_their_shape_and_their_session(tmp_path: Path) -> None:
+    """What v3's foreign key and table split guaranteed, v4's CHECK and trigger still do."""
+    path = tmp_path / "db"
+    async with SQLiteStore(path) as store:
+        await store.create_session(*login("s1"))
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="no session"):
+            conn.execute(
+                "INSERT INTO records (sid, jti, subject, expires_at, issued_at, state) "
+                "VALUES ('ghost', 'g-r0', 'alice', 1, 0, 0)"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(  # a refresh record without its state
+                "INSERT INTO records (sid, jti, subject, expires_at, issued_at) "
+                "VALUES ('s1', 's1-x', 'alice', 1, 0)"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(  # a session row claiming a token's state
+                "UPDATE records SET state = 0 WHERE sid = 's1' AND jti = ''"
+            )
+        rows_now = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        conn.execute("DELETE FROM records WHERE sid = 's1' AND jti = ''")
+        rows_left = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+    finally:
+        conn.close()
+    assert rows_now == 2
+    assert rows_left == 0, "deleting a session deletes its refresh records"
 
 
 async def test_a_failing_migration_rolls_back_whole(tmp_path: Path) -> None:

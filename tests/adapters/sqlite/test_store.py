@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from tokenlife import (
     ConfigurationError,
@@ -17,7 +18,7 @@ from tokenlife import (
     StoreError,
     TokenAuthority,
 )
-from tokenlife.store import AccessStatus, RefreshRequest, Rotate
+from tokenlife.store import AccessStatus, RefreshRequest, RefreshState, Reject, Rotate
 from tokenlife.testing import FrozenClock, SequentialIds
 from tokenlife_sqlite import SQLiteStore, _cache
 
@@ -60,7 +61,7 @@ async def test_one_active_token_per_session_is_a_database_guarantee(tmp_path: Pa
     try:
         with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
             conn.execute(
-                "INSERT INTO refresh (jti, sid, subject, issued_at, expires_at, state) "
+                "INSERT INTO records (jti, sid, subject, issued_at, expires_at, state) "
                 "VALUES ('fork', 's1', 'alice', 0, 1, 0)"
             )
     finally:
@@ -216,3 +217,19 @@ async def test_a_reader_behind_trimmed_changes_rebuilds_its_view(
             status = await reader.access_status(f"a{i}", f"s{i}", "alice")
             assert status.session_revoked and status.denied, i
         assert len(rebuilds) == opened + 1, "the reader saw the gap and rebuilt once"
+
+
+async def test_an_empty_id_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    """The session's own row has the empty jti; no token may take it."""
+    async with SQLiteStore(tmp_path / "db") as store:
+        session, first = login("s1")
+        with pytest.raises(StoreError, match="empty"):
+            await store.create_session(session, replace(first, jti=""))
+        assert await store.session("s1") is None
+        await store.create_session(session, first)
+        with pytest.raises(StoreError, match="empty"):
+            await store.refresh(rotate("s1", "s1-r0", ""))
+        record = await store.refresh_record("s1-r0")
+        assert record is not None and record.state is RefreshState.ACTIVE
+        assert await store.refresh_record("") is None
+        assert isinstance(await store.refresh(rotate("s1", "", "s1-r1")), Reject)

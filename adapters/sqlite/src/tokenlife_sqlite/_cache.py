@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import OrderedDict
 from typing import Final
 
 import msgspec
@@ -74,7 +75,10 @@ class AccessCache:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.sessions: dict[str, Entry] = {}
+        #: First in, first out. An OrderedDict because evicting a plain dict's
+        #: first key scans past every key deleted before it: ~30 µs a put at
+        #: 100,000 sessions, against ~1 µs here.
+        self.sessions: OrderedDict[str, Entry] = OrderedDict()
         self.denied: dict[str, float] = {}
         self.marks: dict[str, float] = {}
         #: Cached sessions expiring at or before this may have been purged elsewhere.
@@ -98,7 +102,7 @@ class AccessCache:
     def put(self, sid: str, entry: Entry) -> None:
         sessions = self.sessions
         if sid not in sessions and len(sessions) >= self.capacity:
-            del sessions[next(iter(sessions))]
+            sessions.popitem(last=False)
         sessions[sid] = entry
 
     def put_session(self, session: SessionRecord) -> None:
@@ -115,6 +119,11 @@ class AccessCache:
 
     def evict(self, sid: str) -> None:
         self.sessions.pop(sid, None)
+
+    def evict_all(self, sids: list[str]) -> None:
+        sessions = self.sessions
+        for sid in sids:
+            sessions.pop(sid, None)
 
     def drop_denials(self, until: float) -> None:
         for jti in [j for j, t in self.denied.items() if t <= until]:

@@ -40,41 +40,54 @@ def _prefixed(columns: str, alias: str) -> str:
 
 # -- statements ---------------------------------------------------------------------
 
-# Every f-string here interpolates only the constant column lists above.
-INSERT_SESSION: Final = f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
-INSERT_REFRESH: Final = f"INSERT INTO refresh ({REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
-SELECT_SESSION: Final = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE sid = ?"  # noqa: S608
-SELECT_REFRESH: Final = f"SELECT {REFRESH_COLUMNS} FROM refresh WHERE jti = ?"  # noqa: S608
+# Every f-string here interpolates only the constant column lists above. Since
+# schema v4 a session and its refresh records are rows of one table,
+# ``records``, keyed ``(sid, jti)``; the session's row has ``jti = ''``. Reads
+# name that key in full, so each is one B-tree descent (the ``sessions`` and
+# ``refresh`` views say the same thing for people reading the file).
+INSERT_SESSION: Final = (
+    f"INSERT INTO records (jti, {SESSION_COLUMNS}) VALUES ('', {', '.join('?' * 11)})"  # noqa: S608
+)
+INSERT_REFRESH: Final = f"INSERT INTO records ({REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
+SELECT_SESSION: Final = f"SELECT {SESSION_COLUMNS} FROM records WHERE sid = ? AND jti = ''"  # noqa: S608
+SELECT_REFRESH: Final = f"SELECT {REFRESH_COLUMNS} FROM records WHERE jti = ?1 AND jti != ''"  # noqa: S608
 SELECT_SESSIONS_OF: Final = (
-    f"SELECT {SESSION_COLUMNS} FROM sessions WHERE subject = ? ORDER BY created_at, sid"  # noqa: S608
+    f"SELECT {SESSION_COLUMNS} FROM records "  # noqa: S608
+    "WHERE subject = ? AND jti = '' ORDER BY created_at, sid"
 )
 SELECT_OPEN_SESSIONS_OF: Final = (
-    f"SELECT {SESSION_COLUMNS} FROM sessions "  # noqa: S608
-    "WHERE subject = ? AND revoked_at IS NULL ORDER BY created_at, sid"
+    f"SELECT {SESSION_COLUMNS} FROM records "  # noqa: S608
+    "WHERE subject = ? AND jti = '' AND revoked_at IS NULL ORDER BY created_at, sid"
 )
 #: Everything decide_refresh needs, in one statement that always returns one
 #: row: the record, its session, its successor, and the subject's watermark.
+#: The record is looked up under the session its token names: all three rows
+#: sit together in ``records``, usually on one page. A token whose ``sid``
+#: does not match its record's finds nothing, which the core rejects as
+#: "unknown" either way; the empty ``jti`` is a session row, never a token.
 SNAPSHOT: Final = (
     f"SELECT {_prefixed(REFRESH_COLUMNS, 'r')}, {_prefixed(SESSION_COLUMNS, 's')}, "  # noqa: S608
     f"{_prefixed(REFRESH_COLUMNS, 'n')}, "
     "(SELECT revoked_before FROM watermarks WHERE subject = q.subject) "
-    "FROM (SELECT ? AS jti, ? AS subject) AS q "
-    "LEFT JOIN refresh AS r ON r.jti = q.jti "
-    "LEFT JOIN sessions AS s ON s.sid = r.sid "
-    "LEFT JOIN refresh AS n ON n.jti = r.successor_jti"
+    "FROM (SELECT ?1 AS jti, ?2 AS sid, ?3 AS subject) AS q "
+    "LEFT JOIN records AS r ON r.sid = q.sid AND r.jti = q.jti AND q.jti != '' "
+    "LEFT JOIN records AS s ON s.sid = r.sid AND s.jti = '' "
+    "LEFT JOIN records AS n ON n.sid = r.sid AND n.jti = r.successor_jti AND n.jti != ''"
 )
 #: The compare-and-swap of a rotation: only an ACTIVE record moves.
 MARK_ROTATED: Final = (
-    "UPDATE refresh SET state = ?, rotated_at = ?, successor_jti = ? WHERE jti = ? AND state = 0"
+    "UPDATE records SET state = ?1, rotated_at = ?2, successor_jti = ?3 "
+    "WHERE sid = ?4 AND jti = ?5 AND state = 0"
 )
 UPDATE_SESSION: Final = (
-    "UPDATE sessions SET current_jti = ?, refreshed_at = ?, access_floor = ?, "
-    "revoked_at = ?, revoked_reason = ? WHERE sid = ?"
+    "UPDATE records SET current_jti = ?, refreshed_at = ?, access_floor = ?, "
+    "revoked_at = ?, revoked_reason = ? WHERE sid = ? AND jti = ''"
 )
 REVOKE_SESSION: Final = (
-    "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE sid = ? AND revoked_at IS NULL"
+    "UPDATE records SET revoked_at = ?, revoked_reason = ? "
+    "WHERE sid = ? AND jti = '' AND revoked_at IS NULL"
 )
-ACCESS_ROW: Final = "SELECT subject, created_at, access_floor, revoked_at IS NOT NULL, expires_at FROM sessions WHERE sid = ?"  # noqa: E501
+ACCESS_ROW: Final = "SELECT subject, created_at, access_floor, revoked_at IS NOT NULL, expires_at FROM records WHERE sid = ? AND jti = ''"  # noqa: E501
 #: A denial only ever lengthens, whichever operation writes it (the contract).
 DENY_EXTEND: Final = (
     "INSERT INTO denials (jti, until) VALUES (?, ?) "

@@ -112,13 +112,85 @@ CREATE UNIQUE INDEX refresh_by_jti ON refresh (jti);
 CREATE UNIQUE INDEX refresh_one_active ON refresh (sid) WHERE state = 0;
 """
 
-#: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
-MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3)
-SCHEMA_VERSION: Final = len(MIGRATIONS)
+#: Version 4: a session and its refresh records share one B-tree, ``records``,
+#: keyed ``(sid, jti)``; the session's own row has the empty ``jti`` and sorts
+#: first. A rotation reads and writes one leaf page of it (the session row,
+#: the parent, the successor) plus one of the one-ACTIVE index, where v3 had
+#: separate session and refresh pages: at a million live sessions each of
+#: those is a cache miss to read and a random page to write back. The CHECK
+#: keeps the two kinds of row apart; two triggers stand in for v3's foreign key
+#: (a refresh record needs its session; deleting a session deletes its
+#: records), since a real one inside one table would need an index of its own,
+#: a third random page per rotation. The views ``sessions`` and ``refresh``
+#: show the v3 tables for reading (the store writes ``records``).
+V3_TO_V4: Final = """
+CREATE TABLE records (
+    sid            TEXT NOT NULL,
+    jti            TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    expires_at     REAL NOT NULL,
+    created_at     REAL,
+    current_jti    TEXT,
+    refreshed_at   REAL,
+    access_floor   REAL,
+    revoked_at     REAL,
+    revoked_reason TEXT,
+    access_claims  BLOB,
+    metadata       BLOB,
+    issued_at      REAL,
+    parent_jti     TEXT,
+    state          INTEGER,
+    rotated_at     REAL,
+    successor_jti  TEXT,
+    PRIMARY KEY (sid, jti),
+    CHECK (CASE WHEN jti = ''
+        THEN created_at IS NOT NULL AND current_jti IS NOT NULL AND refreshed_at IS NOT NULL
+             AND access_floor IS NOT NULL AND state IS NULL AND issued_at IS NULL
+        ELSE (state IS 0 OR state IS 1) AND issued_at IS NOT NULL AND created_at IS NULL
+             AND current_jti IS NULL END)
+) WITHOUT ROWID;
+INSERT INTO records (sid, jti, subject, expires_at, created_at, current_jti, refreshed_at,
+                     access_floor, revoked_at, revoked_reason, access_claims, metadata)
+    SELECT sid, '', subject, expires_at, created_at, current_jti, refreshed_at, access_floor,
+           revoked_at, revoked_reason, access_claims, metadata
+    FROM sessions;
+INSERT INTO records (sid, jti, subject, expires_at, issued_at, parent_jti, state, rotated_at,
+                     successor_jti)
+    SELECT sid, jti, subject, expires_at, issued_at, parent_jti, state, rotated_at, successor_jti
+    FROM refresh;
+DROP TABLE refresh;
+DROP TABLE sessions;
+CREATE UNIQUE INDEX refresh_by_jti ON records (jti) WHERE jti != '';
+CREATE UNIQUE INDEX refresh_one_active ON records (sid) WHERE state = 0;
+CREATE INDEX sessions_by_subject ON records (subject, created_at) WHERE jti = '';
+CREATE INDEX sessions_by_expiry ON records (expires_at) WHERE jti = '';
+CREATE TRIGGER refresh_needs_session BEFORE INSERT ON records
+    WHEN NEW.jti != '' AND NOT EXISTS (SELECT 1 FROM records WHERE sid = NEW.sid AND jti = '')
+    BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: no session for this record'); END;
+CREATE TRIGGER session_takes_its_records AFTER DELETE ON records WHEN OLD.jti = ''
+    BEGIN DELETE FROM records WHERE sid = OLD.sid; END;
+CREATE VIEW sessions AS
+    SELECT sid, subject, created_at, expires_at, current_jti, refreshed_at, access_floor,
+           revoked_at, revoked_reason, access_claims, metadata
+    FROM records WHERE jti = '';
+CREATE VIEW refresh AS
+    SELECT jti, sid, subject, issued_at, expires_at, parent_jti, state, rotated_at, successor_jti
+    FROM records WHERE jti != ''
+"""
 
-_TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes")
-#: The tables each schema version has.
-_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES, 3: _TABLES}
+#: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
+MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3, V3_TO_V4)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+#: The page size of a new file. Smaller than SQLite's 4096 because a rotation
+#: dirties about two pages wherever it lands, and with ``synchronous=FULL``
+#: every dirty page is written to the WAL and synced before the commit
+#: returns: at a million live sessions half the page is half the bytes per
+#: rotation. Existing files keep theirs (changing it needs a VACUUM).
+PAGE_SIZE: Final = 2048
+
+_TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes", "records")
+#: The tables (views from v4 on, for the first two) each schema version has.
+_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES}
 
 
 def check_header(path: str) -> None:
@@ -182,6 +254,8 @@ def quick_check(conn: sqlite3.Connection, path: str) -> None:
 
 def migrate(conn: sqlite3.Connection, path: str) -> int:
     """Bring the file to :data:`SCHEMA_VERSION` in one transaction; return the old version."""
+    # Before the transaction, or it is ignored; on a file that has pages, it is anyway.
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Re-read under the write lock: another process may have migrated meanwhile.
@@ -231,16 +305,28 @@ def open_file(
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a script into statements; a trigger's body keeps its own semicolons."""
+    statements, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip())
+    return statements
 
 
 __all__ = (
     "APPLICATION_ID",
     "MIGRATIONS",
+    "PAGE_SIZE",
     "SCHEMA_VERSION",
     "V1",
     "V1_TO_V2",
     "V2_TO_V3",
+    "V3_TO_V4",
     "Synchronous",
     "check_header",
     "configure",
