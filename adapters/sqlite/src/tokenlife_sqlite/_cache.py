@@ -117,9 +117,6 @@ class AccessCache:
             ),
         )
 
-    def evict(self, sid: str) -> None:
-        self.sessions.pop(sid, None)
-
     def evict_all(self, sids: list[str]) -> None:
         sessions = self.sessions
         for sid in sids:
