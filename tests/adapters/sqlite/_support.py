@@ -71,7 +71,7 @@ def bulk_sessions(path: Path, count: int, *, expires_at: float, prefix: str = "o
         for start in range(0, count, step):
             batch = [login(f"{prefix}{i:08d}", f"user{i % 1000}", now=expires_at - 60, ttl=60)
                      for i in range(start, min(count, start + step))]  # fmt: skip
-            conn.executemany(rows.INSERT_SESSION, [rows.session_row(s) for s, _ in batch])
+            conn.executemany(rows.INSERT_SESSION, [rows.login_row(s, f) for s, f in batch])
             conn.executemany(rows.INSERT_REFRESH, [rows.refresh_row(f) for _, f in batch])
         conn.execute("COMMIT")
     finally:

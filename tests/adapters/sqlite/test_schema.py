@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import sqlite3
 from pathlib import Path
 
@@ -14,9 +15,16 @@ from tokenlife import StoreError
 from tokenlife.store import RefreshRequest, RefreshState, Rotate
 from tokenlife_sqlite import SCHEMA_VERSION, SQLiteStore
 from tokenlife_sqlite import _rows as rows
-from tokenlife_sqlite._schema import APPLICATION_ID, PAGE_SIZE, V1, V1_TO_V2, V2_TO_V3
+from tokenlife_sqlite._schema import (
+    APPLICATION_ID,
+    PAGE_SIZE,
+    V1,
+    V1_TO_V2,
+    V2_TO_V3,
+    V3_TO_V4,
+)
 
-from ._support import login
+from ._support import T0, login
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +44,11 @@ def pragma(path: Path, name: str) -> object:
 #: How v1 to v3 wrote a session and a refresh record (separate tables).
 OLD_INSERT_SESSION = f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
 OLD_INSERT_REFRESH = f"INSERT INTO refresh ({rows.REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
+#: How v4 wrote them: one table, no headroom.
+V4_INSERT_SESSION = (
+    f"INSERT INTO records (jti, {rows.SESSION_COLUMNS}) VALUES ('', {', '.join('?' * 11)})"  # noqa: S608
+)
+V4_INSERT_REFRESH = f"INSERT INTO records ({rows.REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 
 
 def v1_file(path: Path, *, second_active: bool = False) -> None:
@@ -87,27 +100,31 @@ async def test_v1_is_migrated_in_place_keeping_its_data(tmp_path: Path) -> None:
 
 
 def old_file(path: Path, version: int) -> None:
-    """A file as schema v2 or v3 left it: one session rotated once (a ROTATED and an
-    ACTIVE record), and a second session never rotated."""
+    """A file as schema v2, v3 or v4 left it: one session rotated once (a ROTATED and
+    an ACTIVE record), and a second session never rotated."""
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript(V1 + V1_TO_V2 + (V2_TO_V3 if version == 3 else ""))
+    conn.executescript(
+        V1 + V1_TO_V2 + (V2_TO_V3 if version >= 3 else "") + (V3_TO_V4 if version >= 4 else "")
+    )
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {version}")
+    insert_session = V4_INSERT_SESSION if version >= 4 else OLD_INSERT_SESSION
+    insert_refresh = V4_INSERT_REFRESH if version >= 4 else OLD_INSERT_REFRESH
     session, first = login("s1")
     rotated = replace(
         first, state=RefreshState.ROTATED, rotated_at=first.issued_at + 5, successor_jti="s1-r1"
     )
     active = replace(first, jti="s1-r1", parent_jti=first.jti, issued_at=first.issued_at + 5)
-    conn.execute(OLD_INSERT_SESSION, rows.session_row(replace(session, current_jti="s1-r1")))
-    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(rotated))
-    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(active))
+    conn.execute(insert_session, rows.session_row(replace(session, current_jti="s1-r1")))
+    conn.execute(insert_refresh, rows.refresh_row(rotated))
+    conn.execute(insert_refresh, rows.refresh_row(active))
     other, other_first = login("s2")
-    conn.execute(OLD_INSERT_SESSION, rows.session_row(other))
-    conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(other_first))
+    conn.execute(insert_session, rows.session_row(other))
+    conn.execute(insert_refresh, rows.refresh_row(other_first))
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
     tmp_path: Path, version: int
 ) -> None:
@@ -138,6 +155,7 @@ async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
             for r in sorted(conn.execute("PRAGMA table_info(records)"), key=lambda r: r[5])
             if r[5]
         ]
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
         indexes = {row[1] for row in conn.execute("PRAGMA index_list(records)")}
         kinds = dict(conn.execute("SELECT name, type FROM sqlite_schema"))
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -148,6 +166,7 @@ async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
     finally:
         conn.close()
     assert key == ["sid", "jti"], "a session's rows are stored together"
+    assert "headroom" in columns
     assert {"refresh_by_jti", "refresh_one_active", "sessions_by_expiry"} <= indexes
     assert kinds["sessions"] == kinds["refresh"] == "view", "the v3 tables, to read"
     assert active == 1
@@ -302,3 +321,70 @@ async def test_two_stores_opening_one_new_file_at_once(tmp_path: Path) -> None:
         await first.close()
         await second.close()
     assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+def records_leaves(path: Path) -> int:
+    """Leaf pages of the ``records`` B-tree (SQLite's ``dbstat`` table)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        query = "SELECT count(*) FROM dbstat WHERE name = 'records' AND pagetype = 'leaf'"
+        return int(conn.execute(query).fetchone()[0])
+    except sqlite3.OperationalError as exc:  # pragma: no cover - SQLite built without it
+        pytest.skip(f"no dbstat table in this SQLite: {exc}")
+    finally:
+        conn.close()
+
+
+async def leaves_before_and_after_first_rotations(
+    path: Path, sids: list[str], subject: str
+) -> tuple[int, int]:
+    """Log ``sids`` in one after another, then rotate each once, in random order."""
+    async with SQLiteStore(path) as store:
+        for sid in sids:
+            await store.create_session(*login(sid, subject))
+    before = records_leaves(path)
+    requests = [
+        RefreshRequest(
+            jti=f"{sid}-r0", sid=sid, subject=subject, now=T0 + 60, grace=10.0,
+            successor_jti=f"{sid}-r1", refresh_ttl=3600.0,
+        )
+        for sid in random.Random(7).sample(sids, len(sids))
+    ]  # fmt: skip
+    async with SQLiteStore(path) as store:
+        decisions = await asyncio.gather(*map(store.refresh, requests))
+    assert all(isinstance(d, Rotate) for d in decisions)
+    return before, records_leaves(path)
+
+
+@pytest.mark.parametrize(
+    ("sid_prefix", "subject"),
+    [
+        ("s", "alice"),
+        ("0190f3a2-7c1e-7b3d-9f00-", "someone.with.a.long.address@example.com"),
+        ("s", "ünïcödé-名前-" * 3),
+    ],
+)
+async def test_a_first_rotation_fits_in_the_room_its_login_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sid_prefix: str, subject: str
+) -> None:
+    """Logins pack leaves full (ids are time-ordered, rows append); each session's
+    ``headroom`` is what keeps its first rotation from splitting its leaf."""
+    sids = [f"{sid_prefix}{i:06d}" for i in range(400)]
+    before, after = await leaves_before_and_after_first_rotations(
+        tmp_path / "room.db", sids, subject
+    )
+    # A few sessions straddle two leaves: their records grow the second one.
+    assert after - before <= max(2, before // 12), (before, after)
+    # The same without headroom splits most leaves: the check above can fail.
+    monkeypatch.setattr(rows, "HEADROOM_CAP", 0)
+    bare_before, bare_after = await leaves_before_and_after_first_rotations(
+        tmp_path / "bare.db", sids, subject
+    )
+    assert bare_after - bare_before >= bare_before // 4, (bare_before, bare_after)
+    assert bare_before < before, "headroom costs room before the first rotation"
+
+
+def test_headroom_is_capped() -> None:
+    session, first = login("s" * 2000, "x" * 2000)
+    assert rows.headroom(session, first) == rows.HEADROOM_CAP

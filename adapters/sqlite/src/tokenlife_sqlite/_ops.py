@@ -59,7 +59,7 @@ def create_session(tx: Tx, session: SessionRecord, first: RefreshRecord) -> None
     if not first.jti or not session.sid:
         raise StoreError("a session or refresh token id cannot be empty")
     try:
-        tx.conn.execute(rows.INSERT_SESSION, rows.session_row(session))
+        tx.conn.execute(rows.INSERT_SESSION, rows.login_row(session, first))
         tx.conn.execute(rows.INSERT_REFRESH, rows.refresh_row(first))
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"a session or refresh token with this id already exists ({exc})") from exc
@@ -84,6 +84,19 @@ def refresh(tx: Tx, request: RefreshRequest) -> RefreshDecision:
 def _rotate(tx: Tx, decision: Rotate, before: SessionRecord) -> None:
     conn = tx.conn
     parent, successor, session = decision.parent, decision.successor, decision.session
+    # The session first: it frees the login's headroom on the page the other
+    # two writes grow (see schema v5). A failure below rolls all three back.
+    conn.execute(
+        rows.UPDATE_SESSION,
+        (
+            session.current_jti,
+            session.refreshed_at,
+            session.access_floor,
+            session.revoked_at,
+            session.revoked_reason,
+            session.sid,
+        ),
+    )
     marked = conn.execute(
         rows.MARK_ROTATED,
         (
@@ -100,17 +113,6 @@ def _rotate(tx: Tx, decision: Rotate, before: SessionRecord) -> None:
         conn.execute(rows.INSERT_REFRESH, rows.refresh_row(successor))
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"successor id collision ({exc})") from exc
-    conn.execute(
-        rows.UPDATE_SESSION,
-        (
-            session.current_jti,
-            session.refreshed_at,
-            session.access_floor,
-            session.revoked_at,
-            session.revoked_reason,
-            session.sid,
-        ),
-    )
     if session.access_floor != before.access_floor:
         tx.session_changed(session.sid)
     tx.after(partial(tx.cache.put_session, session))

@@ -45,8 +45,10 @@ def _prefixed(columns: str, alias: str) -> str:
 # ``records``, keyed ``(sid, jti)``; the session's row has ``jti = ''``. Reads
 # name that key in full, so each is one B-tree descent (the ``sessions`` and
 # ``refresh`` views say the same thing for people reading the file).
+#: A login: the session's columns, then the size of its ``headroom`` (schema v5).
 INSERT_SESSION: Final = (
-    f"INSERT INTO records (jti, {SESSION_COLUMNS}) VALUES ('', {', '.join('?' * 11)})"  # noqa: S608
+    f"INSERT INTO records (jti, {SESSION_COLUMNS}, headroom) "  # noqa: S608
+    f"VALUES ('', {', '.join('?' * 11)}, zeroblob(?))"
 )
 INSERT_REFRESH: Final = f"INSERT INTO records ({REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 SELECT_SESSION: Final = f"SELECT {SESSION_COLUMNS} FROM records WHERE sid = ? AND jti = ''"  # noqa: S608
@@ -79,9 +81,11 @@ MARK_ROTATED: Final = (
     "UPDATE records SET state = ?1, rotated_at = ?2, successor_jti = ?3 "
     "WHERE sid = ?4 AND jti = ?5 AND state = 0"
 )
+#: A rotation's session update. It runs before the rotation's other writes and
+#: gives the login's ``headroom`` back to the page, where the successor lands.
 UPDATE_SESSION: Final = (
     "UPDATE records SET current_jti = ?, refreshed_at = ?, access_floor = ?, "
-    "revoked_at = ?, revoked_reason = ? WHERE sid = ? AND jti = ''"
+    "revoked_at = ?, revoked_reason = ?, headroom = NULL WHERE sid = ? AND jti = ''"
 )
 REVOKE_SESSION: Final = (
     "UPDATE records SET revoked_at = ?, revoked_reason = ? "
@@ -167,6 +171,33 @@ def session_row(session: SessionRecord) -> tuple[Any, ...]:
     )
 
 
+#: Per-row bytes :func:`headroom` adds to the strings' lengths: a record header
+#: of one byte per column (two for a long string), the REAL times each row
+#: gains (``issued_at``, ``expires_at``; the parent's ``rotated_at``; the
+#: session's ``access_floor``), the cell's size and pointer, and some slack.
+_ROW_OVERHEAD: Final = 64
+#: No session reserves more than this, whatever its ids and subject weigh.
+HEADROOM_CAP: Final = 512
+
+
+def headroom(session: SessionRecord, first: RefreshRecord) -> int:
+    """Bytes a login reserves for its first rotation (see schema v5).
+
+    An upper bound of what that rotation adds to the session's page: the
+    successor record (``sid``, ``jti``, ``subject``, ``parent_jti``), and the
+    parent's ``successor_jti``. Successors' ids are assumed as long as the
+    first one's, which holds for any one id generator.
+    """
+    jti = len(first.jti.encode())
+    need = _ROW_OVERHEAD + len(session.sid.encode()) + len(session.subject.encode()) + 3 * jti
+    return min(need, HEADROOM_CAP)
+
+
+def login_row(session: SessionRecord, first: RefreshRecord) -> tuple[Any, ...]:
+    """The parameters of :data:`INSERT_SESSION`."""
+    return (*session_row(session), headroom(session, first))
+
+
 def refresh_row(record: RefreshRecord) -> tuple[Any, ...]:
     return (
         record.jti,
@@ -184,6 +215,7 @@ def refresh_row(record: RefreshRecord) -> tuple[Any, ...]:
 __all__ = (
     "ACCESS_ROW",
     "DENY_EXTEND",
+    "HEADROOM_CAP",
     "INSERT_REFRESH",
     "INSERT_SESSION",
     "MARK_ROTATED",
@@ -199,6 +231,8 @@ __all__ = (
     "STATES",
     "STATE_CODES",
     "UPDATE_SESSION",
+    "headroom",
+    "login_row",
     "refresh_from",
     "refresh_row",
     "session_from",

@@ -178,8 +178,22 @@ CREATE VIEW refresh AS
     FROM records WHERE jti != ''
 """
 
+#: Version 5: a session row carries ``headroom``, a zero-filled blob as large
+#: as what the session's first rotation adds to its page (the successor
+#: record, the parent's new columns). A login appends to the hot right edge of
+#: ``records`` with time-ordered ids, which packs leaves full, so without it
+#: that first rotation overflows the leaf: a split writes two leaves and their
+#: parent instead of one leaf. The rotation sets ``headroom`` to NULL before
+#: writing, and the successor lands in the bytes it gave back. A login pays
+#: those bytes on the page it writes anyway; a session never refreshed keeps
+#: them until it is purged. Adding a column rewrites no row: v4 sessions
+#: simply have none, and their first rotation splits as before.
+V4_TO_V5: Final = """
+ALTER TABLE records ADD COLUMN headroom BLOB CHECK (headroom IS NULL OR jti = '')
+"""
+
 #: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
-MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3, V3_TO_V4)
+MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 #: The page size of a new file. Smaller than SQLite's 4096 because a rotation
 #: dirties about two pages wherever it lands, and with ``synchronous=FULL``
@@ -190,7 +204,7 @@ PAGE_SIZE: Final = 2048
 
 _TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes", "records")
 #: The tables (views from v4 on, for the first two) each schema version has.
-_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES}
+_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES, 5: _TABLES}
 
 
 def check_header(path: str) -> None:
@@ -327,6 +341,7 @@ __all__ = (
     "V1_TO_V2",
     "V2_TO_V3",
     "V3_TO_V4",
+    "V4_TO_V5",
     "Synchronous",
     "check_header",
     "configure",
