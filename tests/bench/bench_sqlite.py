@@ -5,11 +5,10 @@ connection, synchronous calls, one ``BEGIN IMMEDIATE … COMMIT`` per rotation
 with exactly the statements tokenlife-sqlite runs (read the record, its
 session, its successor and the watermark in one SELECT; update the session,
 giving back its headroom; mark the parent rotated; insert the successor;
-append a change row), on
-the same schema with the same pragmas and ``synchronous`` setting. It blocks
-the event loop, which an async service cannot afford; the third contender is
-the usual way around that (aiosqlite, one ``await`` per statement, a lock
-around each transaction).
+append a change row), on the same schema with the same pragmas and
+``synchronous`` setting. It blocks the event loop, which an async service
+cannot afford; the third contender is the usual way around that (aiosqlite,
+one ``await`` per statement, a lock around each transaction).
 
 Every rotation picks a random live session (uniformly among all of them: the
 worst case for a B-tree's page cache). Ids are made as ``TokenAuthority`` makes
