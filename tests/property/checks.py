@@ -119,6 +119,7 @@ def against_model(model: m.Model, snap: Snapshot, gone: Collection[str]) -> list
                 "current_jti": session.current,
                 "refreshed_at": session.refreshed_at,
                 "access_floor": session.access_floor,
+                "generation": session.generation,
                 "revoked_at": session.revoked_at,
                 "revoked_reason": session.revoked_reason,
                 "access_claims": session.access_claims,
@@ -216,6 +217,8 @@ def _access_problems(model: m.Model, jti: str, status: AccessStatus) -> list[str
             "session_revoked": session.revoked_at is not None,
             "session_created_at": session.created_at,
             "access_floor": session.access_floor,
+            "generation": session.generation,
+            "refreshed_at": session.refreshed_at,
         },
     )
 
@@ -252,6 +255,8 @@ def moved_backwards(previous: Snapshot, snap: Snapshot) -> list[str]:
             problems.append(f"session {sid}: revocation changed or undone (invariants 2, 7)")
         if after.access_floor < before.access_floor:
             problems.append(f"session {sid}: access floor went down")
+        if after.generation < before.generation:
+            problems.append(f"session {sid}: generation went down")
     return problems
 
 

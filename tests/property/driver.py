@@ -303,16 +303,30 @@ class Driver:
         assert header == {"alg": "HS256", "kid": "k1", "typ": typ}, header
         return self.auth.codec.peek_claims(token)
 
-    def _learn_pair(self, pair: TokenPair, sid: str, *, fresh: bool) -> dict[str, Any]:
+    def _learn_pair(
+        self,
+        pair: TokenPair,
+        sid: str,
+        *,
+        fresh: bool,
+        rotating: bool = False,
+        gens: range | None = None,
+    ) -> dict[str, Any]:
         """Check a returned pair against the model and register its access token.
 
         Returns the refresh token's claims (the caller knows whether it is a
-        new token or the same successor again).
+        new token or the same successor again). ``rotating``: the model has not
+        applied the rotation yet, so the pair is of the session's next generation.
+        ``gens``: a race's pairs were minted in whichever generation their turn met.
         """
         model = self.model
         session = model.sessions[sid]
+        gen = session.generation + rotating
         iat, exp = model.access_times(sid)
         access = self._claims(pair.access_token, ACCESS_TYP)
+        if gens is not None:
+            assert access.get("gen") in gens, (access, gens)
+            gen = access["gen"]
         expected: dict[str, object] = {
             **session.access_claims,
             "iss": ISSUER,
@@ -322,6 +336,7 @@ class Driver:
             "iat": iat,
             "exp": exp,
             "fresh": fresh,
+            "gen": gen,
         }
         jti = access.pop("jti")
         assert access == expected, (access, expected)
@@ -336,9 +351,9 @@ class Driver:
         assert pair.session_id == sid
         assert pair.access_expires_at == exp
         assert pair.refresh_expires_at == refresh["exp"]
-        assert pair.expires_in == max(0, exp - iat)
+        assert pair.expires_in == max(0, int(exp - model.now))
         assert pair.csrf_token == session.access_claims.get("csrf")
-        model.add_access(jti=jti, sid=sid, fresh=fresh, token=pair.access_token)
+        model.add_access(jti=jti, sid=sid, fresh=fresh, token=pair.access_token, gen=gen)
         self.access_order.append(jti)
         return refresh
 
@@ -436,7 +451,7 @@ class Driver:
             )
             self._learn_pair(result, record.sid, fresh=False)
         elif isinstance(result, TokenPair):
-            claims = self._learn_pair(result, record.sid, fresh=False)
+            claims = self._learn_pair(result, record.sid, fresh=False, rotating=True)
             assert claims["jti"] not in model.refresh, "a rotation mints a new refresh token"
             model.rotate(jti, claims["jti"], result.refresh_token)
             self._check_minted(claims["jti"], claims)
@@ -500,7 +515,7 @@ class Driver:
                 break
         else:
             raise AssertionError(f"{op}: outcomes {sorted(actual)} fit no serial order")
-        chain = len(session.chain)
+        chain, generation = len(session.chain), session.generation
         outcomes = _serially(model, sid, order, new_jti, new_token)
         rotated = len(session.chain) - chain
         assert rotated == (1 if new_token else 0)
@@ -508,7 +523,7 @@ class Driver:
             self._check_minted(new_jti, self._claims(new_token, REFRESH_TYP))
             self.refresh_order.append(new_jti)
         for pair in pairs:
-            self._learn_pair(pair, sid, fresh=False)
+            self._learn_pair(pair, sid, fresh=False, gens=range(generation, session.generation + 1))
         # Winners handed a token that existed before the step replayed inside grace.
         self.tally["refresh replay"] += sum(bool(t) and t in known for _, _, t in outcomes)
         writes = bool(rotated) or op.revoke or any(o == m.REUSE for _, o, _ in outcomes)

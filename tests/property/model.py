@@ -9,11 +9,11 @@ afterwards so the test can compare field by field.
 Two readings of the design document that the model makes explicit:
 
 * Token times are whole seconds (RFC 7519 NumericDate as tokenlife emits
-  them): a token's ``iat``/``exp`` are the record's times truncated, so a
-  token is "issued earlier" than a refresh only if it is from an earlier
-  second, and the access floor is the refresh time truncated to the second.
-  (What the implementation does; the document says any earlier token, see
-  ``test_findings.py``.)
+  them): ``iat`` is the record's time rounded down and ``exp`` rounded up,
+  so no token lives less than configured. Supersession does not depend on
+  them: every access token carries its session's generation (``gen``), one
+  generation behind the current passes only while the rotation that ended
+  it is younger than the grace window, any older one is superseded.
 * The subject watermark is compared with the session's ``created_at``, as
   the implementation does; the document says the token's ``iat``, which with
   whole seconds would also kill a login made in the same second right after
@@ -38,6 +38,7 @@ SUPERSEDED = "RevokedTokenError:superseded"
 REUSE = "ReuseDetectedError:reuse_detected"
 BAD_SIGNATURE = "SignatureError:bad_signature"
 WRONG_TYPE = "TokenTypeError:wrong_type"
+CLOCK_BEHIND = "RevokedTokenError:clock_behind"
 
 #: The revocation reasons the driver writes (TokenAuthority's defaults).
 LOGOUT = "logout"
@@ -71,6 +72,8 @@ class MSession:
     revoked_at: float | None = None
     revoked_reason: str | None = None
     purged: bool = False
+    #: Rotations so far; an access token is minted in the current one.
+    generation: int = 0
 
     @property
     def current(self) -> str:
@@ -95,7 +98,7 @@ class MRefresh:
 
     @property
     def exp_claim(self) -> int:
-        return math.floor(self.expires_at)
+        return math.ceil(self.expires_at)
 
     @property
     def iat_claim(self) -> int:
@@ -111,9 +114,10 @@ class MAccess:
     exp: int
     fresh: bool
     token: str
+    gen: int = 0
 
 
-DecisionKind = Literal["expired", "unknown", "revoked", "rotate", "replay", "reuse"]
+DecisionKind = Literal["expired", "unknown", "revoked", "rotate", "replay", "reuse", "clock_behind"]
 
 _OUTCOME: dict[DecisionKind, str] = {
     "expired": EXPIRED,
@@ -122,6 +126,7 @@ _OUTCOME: dict[DecisionKind, str] = {
     "rotate": OK,
     "replay": OK,
     "reuse": REUSE,
+    "clock_behind": CLOCK_BEHIND,
 }
 
 
@@ -202,7 +207,7 @@ class Model:
     def access_times(self, sid: str) -> tuple[int, int]:
         """(iat, exp) of an access token minted now for ``sid``."""
         session = self.sessions[sid]
-        exp = math.floor(min(self.now + self.config.access_ttl, session.expires_at))
+        exp = math.ceil(min(self.now + self.config.access_ttl, session.expires_at))
         return math.floor(self.now), exp
 
     def add_session(
@@ -239,7 +244,9 @@ class Model:
         )
         return session
 
-    def add_access(self, *, jti: str, sid: str, fresh: bool, token: str) -> MAccess:
+    def add_access(
+        self, *, jti: str, sid: str, fresh: bool, token: str, gen: int | None = None
+    ) -> MAccess:
         assert jti not in self.access
         iat, exp = self.access_times(sid)
         minted = MAccess(
@@ -250,6 +257,7 @@ class Model:
             exp=exp,
             fresh=fresh,
             token=token,
+            gen=self.sessions[sid].generation if gen is None else gen,
         )
         self.access[jti] = minted
         return minted
@@ -269,10 +277,12 @@ class Model:
         mark = self.watermarks.get(token.subject)
         if mark is not None and session.created_at < mark:
             return REVOKED
-        floor = session.access_floor
-        if token.iat < floor and self.now >= floor + self.config.grace:
-            return SUPERSEDED
-        return OK
+        if not self.config.floor_on_refresh or token.gen >= session.generation:
+            return OK
+        elapsed = self.now - session.refreshed_at
+        if token.gen == session.generation - 1 and 0 <= elapsed < self.config.grace:
+            return OK
+        return SUPERSEDED
 
     # -- refresh ------------------------------------------------------------------------
 
@@ -295,8 +305,10 @@ class Model:
         # 4. the active token rotates
         if record.active:
             return Decision("rotate", jti)
-        # 5. the immediate parent, inside grace
+        # 5. the immediate parent, inside grace (never a negative elapsed time)
         assert record.rotated_at is not None
+        if self.now < record.rotated_at:
+            return Decision("clock_behind", jti)
         if (
             self.now - record.rotated_at <= self.config.grace
             and record.successor == session.current
@@ -330,6 +342,7 @@ class Model:
         parent.successor = new_jti
         session.chain.append(new_jti)
         session.refreshed_at = self.now
+        session.generation += 1
         if self.config.floor_on_refresh:
             session.access_floor = max(session.access_floor, float(math.floor(self.now)))
         return successor
@@ -391,7 +404,7 @@ class Model:
         """When something about session ``sid`` changes, if it lies ahead:
 
         ``grace`` the latest rotation's grace window ends; ``floor`` access
-        tokens older than the latest refresh die; ``access exp``/``refresh
+        tokens of the generation before the latest refresh die; ``access exp``/``refresh
         exp`` the newest token passes ``exp`` plus leeway; ``record end`` the
         newest refresh record expires in the store; ``session end`` the
         session's absolute expiry; ``purge`` the next moment a purge may take
@@ -403,7 +416,7 @@ class Model:
             rotated = self.refresh[chain[-2]].rotated_at if len(chain) > 1 else None
             return None if rotated is None else rotated + config.grace
         if kind == "floor":
-            return session.access_floor + config.grace if session.access_floor else None
+            return session.refreshed_at + config.grace if session.generation else None
         if kind == "access exp":
             mine = [a.exp for a in self.access.values() if a.sid == sid]
             return mine[-1] + config.leeway if mine else None
@@ -457,6 +470,7 @@ class Model:
 
 __all__ = (
     "BAD_SIGNATURE",
+    "CLOCK_BEHIND",
     "EXPIRED",
     "OK",
     "REUSE",

@@ -182,7 +182,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self._older_access()))
     @rule(k=indices, timing=timings("floor", "floor", "access exp"))
     def verify_older(self, k: int, timing: Timing) -> None:
-        """Verify an access token minted before its session's latest refresh (the floor)."""
+        """Verify an access token of an older generation than its session's."""
         older = self._older_access()
         index = older[k % len(older)]
         self._wait(timing, self.driver.model.access[self.driver.access_order[index]].sid)
@@ -193,7 +193,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         return [
             i
             for i, jti in enumerate(self.driver.access_order)
-            if (token := model.access[jti]).iat < model.sessions[token.sid].refreshed_at
+            if (token := model.access[jti]).gen < model.sessions[token.sid].generation
             and not model.token_expired(token.exp)
         ]
 
