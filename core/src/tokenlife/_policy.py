@@ -52,8 +52,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     #: ``strict``: every access-token verify asks the store (logout is immediate).
     #: ``stateless``: signature and claims only (logout takes effect at ``exp``).
     revocation: RevocationMode = "strict"
-    #: After a refresh, access tokens minted earlier in the session die once
-    #: the grace window has passed.
+    #: After a refresh, access tokens of the session's earlier generations die
+    #: once the grace window after the rotation has passed (by identity: each
+    #: access token carries its generation, whatever second it was minted in).
     access_floor_on_refresh: bool = True
     #: Longer tokens are refused before any decoding.
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -29,7 +31,7 @@ from tokenlife import (
     TokenAuthority,
     TokenPair,
 )
-from tokenlife.store import PurgeRequest, SessionRecord
+from tokenlife.store import PurgeRequest, RefreshState, SessionRecord
 from tokenlife.testing import FrozenClock, SequentialIds, make_session, refresh_request
 from tokenlife_redis import RedisStore
 
@@ -113,6 +115,45 @@ async def test_unreachable_host() -> None:
     with pytest.raises(StoreError):
         await store.create_session(session, first)
     await store.close()
+
+
+async def test_a_paused_server_fails_closed_once_and_a_retry_is_a_grace_replay(
+    own_server: redis_servers.RedisServer,
+) -> None:
+    """A stalled server (SIGSTOP): the store gives up after one socket timeout —
+    timeouts are not retried — and the rotation it sent may still run when the
+    server resumes. The client's retry is then the grace replay it is: the same
+    successor, no reuse, the session alive."""
+    own_server.start()
+    prefix, clock = fresh_prefix(), FrozenClock()
+    timeout = 1.0
+    async with RedisStore.from_url(own_server.url, prefix=prefix, socket_timeout=timeout) as store:
+        auth = authority(store, clock)
+        pair = await auth.issue("alice")
+        clock.advance(1.5)
+        assert own_server.process is not None
+        own_server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreError):
+                await auth.refresh(pair.refresh_token)
+            waited = time.monotonic() - started
+        finally:
+            own_server.process.send_signal(signal.SIGCONT)
+        # One timeout, not one per retry (the default retries only dropped connections).
+        assert timeout <= waited < 2 * timeout, waited
+        # The rotation the client gave up on ran once the server resumed.
+        jti = auth.codec.peek_claims(pair.refresh_token)["jti"]
+        first = await store.refresh_record(jti)
+        assert first is not None and first.state is RefreshState.ROTATED
+        clock.advance(0.25)
+        retried = await auth.refresh(pair.refresh_token)
+        assert await store.refresh_record(jti) == first
+        assert first.successor_jti == auth.codec.peek_claims(retried.refresh_token)["jti"]
+        await auth.verify(retried.access_token)
+        session = await store.session(pair.session_id)
+        assert session is not None and not session.revoked
+        await auth.refresh(retried.refresh_token)
 
 
 # -- durability ------------------------------------------------------------------------

@@ -333,3 +333,53 @@ async def test_a_retried_rotation_hands_back_its_own_successor(
     assert isinstance(rotated, Rotate)
     assert isinstance(again, Replay)
     assert again.successor == rotated.successor
+
+
+# -- the layout before session generations ---------------------------------------------
+
+
+async def test_a_dataset_written_before_generations_keeps_its_sessions_and_revocations(
+    redis_store: RedisStore,
+) -> None:
+    """Session hashes without the ``gn`` field and access tokens without the
+    ``gen`` claim (what the previous layout held): every live session refreshes,
+    every revocation holds, and the old tokens keep the whole-second floor rule
+    they were issued under."""
+    from tokenlife import KeySet, RevokedTokenError, TokenAuthority
+    from tokenlife.testing import FrozenClock, SequentialIds
+
+    clock = FrozenClock(T0)
+    auth = TokenAuthority(
+        redis_store,
+        keys=KeySet.from_secret(b"layout-tests-secret-of-at-least-32-bytes"),
+        clock=clock,
+        ids=SequentialIds(fresh_prefix()),
+    )
+    alice, bob, carol = [await auth.issue(name) for name in ("alice", "bob", "carol")]
+    await auth.revoke_session(bob.session_id)
+    await auth.revoke_subject("carol")
+    denied = await auth.issue("alice")
+    await auth.revoke(denied.access_token)
+    client, keys = redis_store.client, Keys(redis_store.prefix)
+    for pair in (alice, bob, carol, denied):
+        assert await client.hdel(keys.session(pair.session_id), "gn") == 1
+    claims = auth.codec.peek_claims(alice.access_token)
+    del claims["gen"]
+    old_access = auth.codec.encode(claims)
+
+    assert (await redis_store.session(alice.session_id)).generation == 0  # type: ignore[union-attr]
+    await auth.verify(old_access)
+    clock.advance(1)
+    refreshed = await auth.refresh(alice.refresh_token)
+    assert (await redis_store.session(alice.session_id)).generation == 1  # type: ignore[union-attr]
+    await auth.verify(old_access)  # inside grace
+    clock.advance(10)
+    with pytest.raises(RevokedTokenError) as superseded:
+        await auth.verify(old_access)
+    assert superseded.value.code == "superseded"
+    await auth.verify(refreshed.access_token)
+    for gone in (bob, carol, denied):
+        with pytest.raises(RevokedTokenError):
+            await auth.refresh(gone.refresh_token)
+    with pytest.raises(RevokedTokenError):
+        await auth.verify(denied.access_token)

@@ -18,8 +18,9 @@ every key of that id, so a session still stays in one slot. Distinct suffixes
 of equal length make collisions between kinds impossible.
 
 Three global sorted sets are purge's work queues (sessions by expiry, denials
-by ``exp``, watermarks by time): Redis key expiry already reclaims records on
-the server's clock, but ``purge`` must work on the caller's ``now`` too.
+by ``exp``, watermarks by time): Redis key expiry already reclaims records
+(durations set from the caller's clock), but ``purge`` must work on the
+caller's ``now`` too, and reclaims what a deadline behind it left.
 """
 
 from __future__ import annotations

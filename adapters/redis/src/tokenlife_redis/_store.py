@@ -128,11 +128,12 @@ class RedisStore:
 
     ``client`` is a ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``
     (the store leaves a client it was given open). ``prefix`` namespaces every
-    key. Keys expire on the server's clock ``retention`` seconds (default: the
-    largest leeway a Policy allows) after the moment they stop mattering — a
-    session's absolute expiry, a denied token's ``exp`` — so a late replay is
-    still recognised within leeway; ``purge()`` removes what key expiry could not
-    (records written with a clock behind the server's).
+    key. Keys expire ``retention`` seconds (default: the largest leeway a Policy
+    allows) after the moment they stop mattering — a session's absolute expiry,
+    a denied token's ``exp`` — so a late replay is still recognised within
+    leeway. Each expiry is a duration from the caller's clock (the server's only
+    counts it down); ``purge()`` removes what key expiry could not (a deadline
+    already behind the caller's clock when it was written).
     """
 
     __slots__ = (
