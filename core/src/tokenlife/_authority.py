@@ -28,6 +28,7 @@ from ._errors import (
 )
 from ._keys import KeySet
 from ._machine import decide_access
+from ._observe import Observer, begin, end, observed
 from ._policy import Policy
 from ._store import (
     PurgeRequest,
@@ -121,6 +122,8 @@ class TokenAuthority:
     ``clock`` (seconds since the epoch) and ``ids`` (unique strings) are
     injectable so tests are deterministic; ``on_event`` receives every
     :class:`SecurityEvent` (exceptions it raises are logged, never propagated).
+    ``observer`` (also settable later, as ``tokenlife.otel.instrument`` does)
+    is told how every operation ended: metrics and spans, outside the core.
 
     ``verify_cache`` bounds how many verified access-token strings are kept so
     a token seen again skips signature and parsing. Expiry is re-checked on
@@ -138,6 +141,7 @@ class TokenAuthority:
         "_verified",
         "_verify_cache",
         "codec",
+        "observer",
         "policy",
         "store",
     )
@@ -152,6 +156,7 @@ class TokenAuthority:
         ids: Callable[[], str] | None = None,
         on_event: Callable[[SecurityEvent], object] | None = None,
         verify_cache: int = DEFAULT_VERIFY_CACHE,
+        observer: Observer | None = None,
     ) -> None:
         policy = policy if policy is not None else Policy()
         if verify_cache < 0:
@@ -182,6 +187,7 @@ class TokenAuthority:
         # past every key deleted before it (tens of µs once it is full).
         self._verified: OrderedDict[str | bytes, Claims] = OrderedDict()
         self._verify_cache = verify_cache
+        self.observer = observer
 
     def now(self) -> float:
         """The authority's clock (injected or the system's): what "now" means here."""
@@ -193,6 +199,7 @@ class TokenAuthority:
 
     # -- issue ------------------------------------------------------------------
 
+    @observed("issue")
     async def issue(
         self,
         subject: str,
@@ -244,15 +251,35 @@ class TokenAuthority:
         revoked session, a superseded token and "log out everywhere".
         Never writes.
         """
-        now = self._clock()
-        claims = self._decode_access(token, now)
-        if self._strict:
-            await self._check_store(claims, now)
+        # The observer seam inline, not @observed: this is the hottest path.
+        observer = self.observer
+        handle = None if observer is None else begin(observer, "verify")
+        try:
+            now = self._clock()
+            claims = self._decode_access(token, now)
+            if self._strict:
+                await self._check_store(claims, now)
+        except BaseException as exc:
+            if observer is not None:
+                end(observer, handle, None, exc)
+            raise
+        if observer is not None:
+            end(observer, handle, claims, None)
         return claims
 
     def verify_stateless(self, token: str | bytes) -> Claims:
         """Signature and claims only; no store. Logout takes effect at ``exp``."""
-        return self._decode_access(token, self._clock())
+        observer = self.observer
+        if observer is None:
+            return self._decode_access(token, self._clock())
+        handle = begin(observer, "verify_stateless")
+        try:
+            claims = self._decode_access(token, self._clock())
+        except BaseException as exc:
+            end(observer, handle, None, exc)
+            raise
+        end(observer, handle, claims, None)
+        return claims
 
     def _decode_access(self, token: str | bytes, now: float) -> Claims:
         cached = self._verified.get(token)
@@ -288,6 +315,7 @@ class TokenAuthority:
 
     # -- refresh ----------------------------------------------------------------
 
+    @observed("refresh")
     async def refresh(self, refresh_token: str | bytes) -> TokenPair:
         """Rotate a refresh token: a new access token and the successor refresh token.
 
@@ -340,6 +368,7 @@ class TokenAuthority:
 
     # -- revoke -----------------------------------------------------------------
 
+    @observed("revoke")
     async def revoke(self, token: str | bytes) -> None:
         """Log out with a token: its session dies; an access ``jti`` is also denied.
 
@@ -361,6 +390,7 @@ class TokenAuthority:
         deny = (claims.jti, float(claims.exp)) if typ == ACCESS_TYP else None
         await self._revoke_session(claims.sid, now, "logout", deny)  # type: ignore[arg-type]
 
+    @observed("revoke_session")
     async def revoke_session(self, sid: str, *, reason: str = "revoked") -> bool:
         """Revoke one session. ``True`` if it exists (revoked now or before)."""
         return await self._revoke_session(sid, self._clock(), reason, None)
@@ -375,6 +405,7 @@ class TokenAuthority:
             )
         return session is not None
 
+    @observed("revoke_subject")
     async def revoke_subject(self, subject: str, *, reason: str = "revoked_everywhere") -> int:
         """Log ``subject`` out everywhere. Returns how many sessions this revoked."""
         now = self._clock()

@@ -1,0 +1,73 @@
+"""OpenTelemetry metrics and spans for tokenlife (the ``tokenlife[otel]`` extra).
+
+``instrument(authority)`` sets an observer on the authority and wraps its
+store, against ``opentelemetry-api`` only: until the application installs an
+SDK (a ``MeterProvider`` with a reader, a ``TracerProvider``), every call is a
+no-op. Nothing in tokenlife imports this module unless the application does.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import Meter, MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from .. import __version__
+from .._authority import TokenAuthority
+from ._instruments import INSTRUMENTS, SCOPE, Attribute, Instrument, Meters
+from ._observer import OtelObserver
+from ._store import InstrumentedStore
+
+#: Instruments already made on a meter: making them again would log warnings.
+_MADE: dict[Meter, Meters] = {}
+
+
+def instrument(
+    authority: TokenAuthority,
+    *,
+    meter_provider: MeterProvider | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> TokenAuthority:
+    """Record ``authority``'s lifecycle as metrics and spans; returns it.
+
+    In place, so every holder of the authority is instrumented; calling it
+    again replaces the providers. Without ``meter_provider`` or
+    ``tracer_provider`` the global ones are used (``metrics.set_meter_provider``),
+    even if they are installed only later.
+    """
+    meter = metrics.get_meter(SCOPE, __version__, meter_provider)
+    meters = _MADE.get(meter)
+    if meters is None:
+        meters = _MADE[meter] = Meters.create(meter)
+    tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
+    store = authority.store
+    inner = store.inner if isinstance(store, InstrumentedStore) else store
+    authority.store = InstrumentedStore(inner, meters=meters, tracer=tracer)
+    authority.observer = OtelObserver(
+        meters, tracer, strict=authority.policy.revocation == "strict"
+    )
+    return authority
+
+
+def uninstrument(authority: TokenAuthority) -> TokenAuthority:
+    """Undo :func:`instrument`: the authority's own store back, no observer."""
+    store = authority.store
+    if isinstance(store, InstrumentedStore):
+        authority.store = store.inner
+    if isinstance(authority.observer, OtelObserver):
+        authority.observer = None
+    return authority
+
+
+__all__ = (
+    "INSTRUMENTS",
+    "SCOPE",
+    "Attribute",
+    "Instrument",
+    "InstrumentedStore",
+    "OtelObserver",
+    "instrument",
+    "uninstrument",
+)
