@@ -103,8 +103,9 @@ def tests_otel(session: nox.Session) -> None:
     """tokenlife.otel against the real OpenTelemetry SDK and Prometheus exporter."""
     stores = [a for a in ("memory", "sqlite") if a in _present_adapters()]
     _install_workspace(session, *stores, core="core[prometheus]")
-    session.install(*_group("test"))
-    session.run("pytest", "tests/otel", *session.posargs)
+    session.install(*_group("test"), *_group("otel"))
+    # The public-API checks again, now that tokenlife.otel can be imported.
+    session.run("pytest", "tests/otel", "tests/core/test_public_api.py", *session.posargs)
 
 
 @nox.session

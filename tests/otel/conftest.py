@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import (
+    HistogramDataPoint,
+    InMemoryMetricReader,
+    NumberDataPoint,
+)
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -53,9 +57,13 @@ class Telemetry:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
                     for point in metric.data.data_points:
-                        attrs = tuple(sorted((k, str(v)) for k, v in point.attributes.items()))
-                        value = point.count if isinstance(point, HistogramDataPoint) else point.value
-                        found[(metric.name, attrs)] = float(value)
+                        pairs = (point.attributes or {}).items()
+                        attrs = tuple(sorted((k, str(v)) for k, v in pairs))
+                        if isinstance(point, HistogramDataPoint):
+                            found[(metric.name, attrs)] = float(point.count)
+                        else:
+                            assert isinstance(point, NumberDataPoint)
+                            found[(metric.name, attrs)] = float(point.value)
         return found
 
     def counters(self) -> Points:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -20,7 +21,7 @@ from tokenlife import (
     TokenError,
     UnknownTokenError,
 )
-from tokenlife.otel import INSTRUMENTS, instrument
+from tokenlife.otel import INSTRUMENTS, InstrumentedStore, instrument
 from tokenlife.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -32,10 +33,8 @@ Pairs = tuple[tuple[str, str], ...]
 async def delta(telemetry: Telemetry, action: Callable[[], Awaitable[object]]) -> Points:
     """The counters that moved while ``action`` ran, and by how much."""
     before = telemetry.counters()
-    try:
+    with contextlib.suppress(TokenError):
         await action()
-    except TokenError:
-        pass
     after = telemetry.counters()
     return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
 
@@ -100,7 +99,9 @@ async def test_stateless_verification_is_counted_as_such(rig: Rig, telemetry: Te
     moved = await delta(telemetry, lambda: stateless(pair.access_token))
     assert moved == one("tokenlife.verify", outcome="valid", check="stateless")
     moved = await delta(telemetry, lambda: stateless(pair.refresh_token))
-    assert moved == one("tokenlife.verify", outcome="refused", check="stateless", reason="wrong_type")
+    assert moved == one(
+        "tokenlife.verify", outcome="refused", check="stateless", reason="wrong_type"
+    )
 
 
 async def test_verify_on_a_stateless_authority_is_stateless(
@@ -152,8 +153,13 @@ async def test_refresh_outcomes(rig: Rig, telemetry: Telemetry) -> None:
     )
     # Well signed, never stored: the store answers "unknown".
     unknown = auth.codec.encode(
-        {"sub": "dave", "sid": "no-such-session", "jti": "no-such-jti", "iat": int(clock()),
-         "exp": int(clock()) + 60},
+        {
+            "sub": "dave",
+            "sid": "no-such-session",
+            "jti": "no-such-jti",
+            "iat": int(clock()),
+            "exp": int(clock()) + 60,
+        },
         typ=REFRESH_TYP,
     )
     assert await refresh(unknown) == one(
@@ -179,8 +185,13 @@ async def test_refresh_errors_are_the_documented_ones(rig: Rig) -> None:
     with pytest.raises(UnknownTokenError):
         await rig.auth.refresh(
             rig.auth.codec.encode(
-                {"sub": "x", "sid": "y", "jti": "z", "iat": int(rig.clock()),
-                 "exp": int(rig.clock()) + 9},
+                {
+                    "sub": "x",
+                    "sid": "y",
+                    "jti": "z",
+                    "iat": int(rig.clock()),
+                    "exp": int(rig.clock()) + 9,
+                },
                 typ=REFRESH_TYP,
             )
         )
@@ -257,19 +268,17 @@ async def test_store_calls_are_timed_by_operation_and_backend(
     pair = await rig.auth.issue("alice")
     await rig.auth.verify(pair.access_token)
     await rig.auth.refresh(pair.refresh_token)
+    assert isinstance(rig.auth.store, InstrumentedStore)
     backend = type(rig.auth.store.inner).__module__.split(".")[0].removeprefix("tokenlife_")
     timed = {
         dict(attrs)["tokenlife.store.operation"]: count
         for (name, attrs), count in telemetry.points().items()
-        if name == "tokenlife.store.duration"
-        and dict(attrs)["tokenlife.store.backend"] == backend
+        if name == "tokenlife.store.duration" and dict(attrs)["tokenlife.store.backend"] == backend
     }
     assert timed == {"create_session": 1, "access_status": 1, "refresh": 1}
 
 
-async def test_every_attribute_value_is_one_the_table_lists(
-    rig: Rig, telemetry: Telemetry
-) -> None:
+async def test_every_attribute_value_is_one_the_table_lists(rig: Rig, telemetry: Telemetry) -> None:
     """Bounded cardinality: no value outside the documented lists, whatever happened."""
     await test_refresh_outcomes(rig, telemetry)
     await test_revocations_by_scope(rig, telemetry)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 logger = logging.getLogger("tokenlife")
 
@@ -73,7 +73,8 @@ _R = TypeVar("_R")
 def observed(
     operation: Operation,
 ) -> Callable[
-    [Callable[Concatenate[_S, _P], Awaitable[_R]]], Callable[Concatenate[_S, _P], Awaitable[_R]]
+    [Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]],
+    Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]],
 ]:
     """Report an async method of an authority to its observer, if it has one.
 
@@ -81,8 +82,8 @@ def observed(
     """
 
     def decorate(
-        method: Callable[Concatenate[_S, _P], Awaitable[_R]],
-    ) -> Callable[Concatenate[_S, _P], Awaitable[_R]]:
+        method: Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]],
+    ) -> Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]:
         @functools.wraps(method)
         async def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             observer = self.observer

@@ -8,20 +8,24 @@ no-op. Nothing in tokenlife imports this module unless the application does.
 
 from __future__ import annotations
 
-from typing import Final
+import typing
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Meter, MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from .. import __version__
-from .._authority import TokenAuthority
-from ._instruments import INSTRUMENTS, SCOPE, Attribute, Instrument, Meters
+from tokenlife import __version__ as _version
+
+from ._instruments import INSTRUMENTS, SCOPE, Attribute, Instrument
+from ._instruments import Meters as _Meters
 from ._observer import OtelObserver
 from ._store import InstrumentedStore
 
 #: Instruments already made on a meter: making them again would log warnings.
-_MADE: dict[Meter, Meters] = {}
+_MADE: dict[Meter, _Meters] = {}
+
+if typing.TYPE_CHECKING:
+    from tokenlife._authority import TokenAuthority
 
 
 def instrument(
@@ -37,11 +41,11 @@ def instrument(
     ``tracer_provider`` the global ones are used (``metrics.set_meter_provider``),
     even if they are installed only later.
     """
-    meter = metrics.get_meter(SCOPE, __version__, meter_provider)
+    meter = metrics.get_meter(SCOPE, _version, meter_provider)
     meters = _MADE.get(meter)
     if meters is None:
-        meters = _MADE[meter] = Meters.create(meter)
-    tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
+        meters = _MADE[meter] = _Meters.create(meter)
+    tracer = trace.get_tracer(SCOPE, _version, tracer_provider)
     store = authority.store
     inner = store.inner if isinstance(store, InstrumentedStore) else store
     authority.store = InstrumentedStore(inner, meters=meters, tracer=tracer)

@@ -14,9 +14,10 @@ from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import Attributes
 
-from .._errors import ExpiredTokenError, StoreError, TokenError
-from .._observe import Operation
-from .._store import Reject, Replay, RevokeForReuse, Rotate
+from tokenlife._errors import ExpiredTokenError, StoreError, TokenError
+from tokenlife._observe import Operation
+from tokenlife._store import Reject, Replay, RevokeForReuse, Rotate
+
 from ._instruments import CHECK, ERROR_TYPE, OPERATION, OUTCOME, REASON, REASONS, SCOPE_ATTR, Meters
 
 _REASONS: Final = frozenset(REASONS)
@@ -145,15 +146,17 @@ class OtelObserver:
                 outcome = "rotated"
             else:
                 outcome = "expired" if isinstance(error, ExpiredTokenError) else "invalid"
-            pairs = ((OUTCOME, outcome),) if reason is None else ((OUTCOME, outcome), (REASON, reason))
+            pairs = (
+                ((OUTCOME, outcome),) if reason is None else ((OUTCOME, outcome), (REASON, reason))
+            )
             meters.refresh.add(1, attrs(*pairs))
         elif operation in ("verify", "verify_stateless"):
             check = "strict" if operation == "verify" and self.strict else "stateless"
             outcome = "valid" if error is None else "refused"
-            pairs = ((OUTCOME, outcome), (CHECK, check))
-            if reason is not None:
-                pairs += ((REASON, reason),)
-            meters.verify.add(1, attrs(*pairs))
+            if reason is None:
+                meters.verify.add(1, attrs((OUTCOME, outcome), (CHECK, check)))
+            else:
+                meters.verify.add(1, attrs((OUTCOME, outcome), (CHECK, check), (REASON, reason)))
         elif operation == "issue":
             if error is None:
                 meters.login.add(1)

@@ -15,8 +15,8 @@ from typing import Any, Final, TypeVar
 from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from .._errors import StoreError
-from .._store import (
+from tokenlife._errors import StoreError
+from tokenlife._store import (
     AccessStatus,
     PurgeRequest,
     RefreshDecision,
@@ -25,6 +25,7 @@ from .._store import (
     SessionRecord,
     Store,
 )
+
 from ._instruments import ERROR_TYPE, STORE_BACKEND, STORE_OPERATION, Meters
 from ._observer import CURRENT, decision_outcome
 

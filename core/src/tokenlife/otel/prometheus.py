@@ -14,6 +14,7 @@ The page is not authenticated: expose it only where scrapers, not clients, reach
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,8 +25,10 @@ from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from .._authority import TokenAuthority
-from . import instrument
+from . import instrument as _instrument
+
+if typing.TYPE_CHECKING:
+    from tokenlife._authority import TokenAuthority
 
 #: The Prometheus text format, what a scrape without an Accept header gets.
 TEXT_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -58,7 +61,7 @@ class PrometheusMetrics:
         self, authority: TokenAuthority, *, tracer_provider: TracerProvider | None = None
     ) -> TokenAuthority:
         """:func:`tokenlife.otel.instrument` with this meter provider."""
-        return instrument(
+        return _instrument(
             authority, meter_provider=self.meter_provider, tracer_provider=tracer_provider
         )
 
