@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 logger = logging.getLogger("tokenlife")
@@ -46,6 +46,9 @@ class Observer(Protocol):
         ...
 
 
+_R = TypeVar("_R")
+
+
 def begin(observer: Observer, operation: Operation) -> object:
     try:
         return observer.begin(operation)
@@ -61,13 +64,24 @@ def end(observer: Observer, handle: object, result: object, error: BaseException
         logger.exception("tokenlife observer failed as an operation ended")
 
 
+async def observe(observer: Observer, operation: Operation, call: Awaitable[_R]) -> _R:
+    """Await ``call`` (an operation's coroutine, not started yet) under ``observer``."""
+    handle = begin(observer, operation)
+    try:
+        result = await call
+    except BaseException as exc:
+        end(observer, handle, None, exc)
+        raise
+    end(observer, handle, result, None)
+    return result
+
+
 class _Observable(Protocol):
     observer: Observer | None
 
 
 _S = TypeVar("_S", bound=_Observable)
 _P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
 def observed(
@@ -78,7 +92,8 @@ def observed(
 ]:
     """Report an async method of an authority to its observer, if it has one.
 
-    ``__wrapped__`` is the method without the seam (the benchmarks time both).
+    For operations off the hot paths: it costs an extra call with the
+    arguments forwarded (a few hundred nanoseconds).
     """
 
     def decorate(
@@ -89,14 +104,7 @@ def observed(
             observer = self.observer
             if observer is None:
                 return await method(self, *args, **kwargs)
-            handle = begin(observer, operation)
-            try:
-                result = await method(self, *args, **kwargs)
-            except BaseException as exc:
-                end(observer, handle, None, exc)
-                raise
-            end(observer, handle, result, None)
-            return result
+            return await observe(observer, operation, method(self, *args, **kwargs))
 
         return wrapper
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing
 
-from opentelemetry import metrics, trace
+from opentelemetry import metrics
 from opentelemetry.metrics import Meter, MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -20,6 +20,7 @@ from ._instruments import INSTRUMENTS, SCOPE, Attribute, Instrument
 from ._instruments import Meters as _Meters
 from ._observer import OtelObserver
 from ._store import InstrumentedStore
+from ._tracing import Tracing as _Tracing
 
 #: Instruments already made on a meter: making them again would log warnings.
 _MADE: dict[Meter, _Meters] = {}
@@ -33,24 +34,30 @@ def instrument(
     *,
     meter_provider: MeterProvider | None = None,
     tracer_provider: TracerProvider | None = None,
+    store_durations: bool = True,
 ) -> TokenAuthority:
     """Record ``authority``'s lifecycle as metrics and spans; returns it.
 
     In place, so every holder of the authority is instrumented; calling it
     again replaces the providers. Without ``meter_provider`` or
     ``tracer_provider`` the global ones are used (``metrics.set_meter_provider``),
-    even if they are installed only later.
+    even if they are installed only later. ``store_durations=False`` leaves
+    out the ``tokenlife.store.duration`` histogram: each of its measurements
+    goes through the SDK on the request path, at several microseconds apiece
+    (the counters are tallied in tokenlife and read by the SDK at collection).
     """
     meter = metrics.get_meter(SCOPE, _version, meter_provider)
     meters = _MADE.get(meter)
     if meters is None:
         meters = _MADE[meter] = _Meters.create(meter)
-    tracer = trace.get_tracer(SCOPE, _version, tracer_provider)
+    tracing = _Tracing(tracer_provider)
     store = authority.store
     inner = store.inner if isinstance(store, InstrumentedStore) else store
-    authority.store = InstrumentedStore(inner, meters=meters, tracer=tracer)
+    authority.store = InstrumentedStore(
+        inner, meters=meters, tracing=tracing, durations=store_durations
+    )
     authority.observer = OtelObserver(
-        meters, tracer, strict=authority.policy.revocation == "strict"
+        meters, tracing, strict=authority.policy.revocation == "strict"
     )
     return authority
 

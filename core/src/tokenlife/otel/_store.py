@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from opentelemetry import context, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tokenlife._errors import StoreError
 from tokenlife._store import (
@@ -27,7 +27,8 @@ from tokenlife._store import (
 )
 
 from ._instruments import ERROR_TYPE, STORE_BACKEND, STORE_OPERATION, Meters
-from ._observer import CURRENT, decision_outcome
+from ._observer import HANDOFF, decision_outcome
+from ._tracing import Tracing
 
 _T = TypeVar("_T")
 _PREFIX: Final = "tokenlife_"
@@ -48,12 +49,15 @@ class InstrumentedStore:
     this one, so code that knew the store as, say, a ``SQLiteStore`` still works.
     """
 
-    __slots__ = ("_attributes", "_backend", "_meters", "_spans", "_tracer", "inner")
+    __slots__ = ("_attributes", "_backend", "_durations", "_meters", "_spans", "_tracing", "inner")
 
-    def __init__(self, inner: Store, *, meters: Meters, tracer: Tracer) -> None:
+    def __init__(
+        self, inner: Store, *, meters: Meters, tracing: Tracing, durations: bool = True
+    ) -> None:
         self.inner = inner
         self._meters = meters
-        self._tracer = tracer
+        self._tracing = tracing
+        self._durations = durations
         self._backend = backend_name(inner)
         self._attributes: dict[str, dict[str, str]] = {}
         self._spans: dict[str, str] = {}
@@ -65,6 +69,9 @@ class InstrumentedStore:
         return f"InstrumentedStore({self.inner!r})"
 
     async def _timed(self, operation: str, call: Awaitable[_T]) -> _T:
+        tracer = self._tracing.tracer()
+        if tracer is None and not self._durations:
+            return await call
         attributes = self._attributes.get(operation)
         if attributes is None:
             attributes = self._attributes[operation] = {
@@ -72,30 +79,35 @@ class InstrumentedStore:
                 STORE_BACKEND: self._backend,
             }
             self._spans[operation] = f"tokenlife.store.{operation}"
-        span = self._tracer.start_span(
-            self._spans[operation], kind=SpanKind.INTERNAL, attributes=attributes
-        )
-        token = None
-        if span.get_span_context().is_valid:
-            # A database driver's own instrumentation then nests under this span.
-            token = context.attach(trace.set_span_in_context(span))
+        span = token = None
+        if tracer is not None:
+            span = tracer.start_span(
+                self._spans[operation], kind=SpanKind.INTERNAL, attributes=attributes
+            )
+            if span.get_span_context().is_valid:
+                # A database driver's own instrumentation then nests under this span.
+                token = context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
         try:
             result = await call
         except BaseException as exc:
             if isinstance(exc, StoreError):
-                failed = {**attributes, ERROR_TYPE: StoreError.code}
-                self._meters.store_duration.record(time.perf_counter() - start, failed)
-                span.set_attribute(ERROR_TYPE, StoreError.code)
-                span.set_status(Status(StatusCode.ERROR, "store unavailable"))
+                if self._durations:
+                    failed = {**attributes, ERROR_TYPE: StoreError.code}
+                    self._meters.store_duration.record(time.perf_counter() - start, failed)
+                if span is not None:
+                    span.set_attribute(ERROR_TYPE, StoreError.code)
+                    span.set_status(Status(StatusCode.ERROR, "store unavailable"))
             raise
         else:
-            self._meters.store_duration.record(time.perf_counter() - start, attributes)
+            if self._durations:
+                self._meters.store_duration.record(time.perf_counter() - start, attributes)
             return result
         finally:
             if token is not None:
                 context.detach(token)
-            span.end()
+            if span is not None:
+                span.end()
 
     # -- the Store protocol ------------------------------------------------------
 
@@ -103,10 +115,13 @@ class InstrumentedStore:
         await self._timed("create_session", self.inner.create_session(session, first))
 
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
-        decision = await self._timed("refresh", self.inner.refresh(request))
-        record = CURRENT.get()
-        if record is not None:
-            record.decision = decision_outcome(decision)
+        if self._durations or self._tracing.tracer() is not None:
+            decision = await self._timed("refresh", self.inner.refresh(request))
+        else:
+            decision = await self.inner.refresh(request)
+        pending = HANDOFF.get()
+        if pending is not None:
+            pending.decision = decision_outcome(decision)
         return decision
 
     async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
@@ -123,12 +138,12 @@ class InstrumentedStore:
         session = await self._timed(
             "revoke_session", self.inner.revoke_session(sid, now=now, reason=reason, deny=deny)
         )
-        record = CURRENT.get()
-        if record is not None:
+        pending = HANDOFF.get()
+        if pending is not None:
             if session is None:
-                record.revocation = "unknown"
+                pending.revocation = "unknown"
             else:
-                record.revocation = "revoked" if session.revoked_at == now else "already_revoked"
+                pending.revocation = "revoked" if session.revoked_at == now else "already_revoked"
         return session
 
     async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:

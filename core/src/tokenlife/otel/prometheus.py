@@ -58,11 +58,18 @@ class PrometheusMetrics:
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
 
     def instrument(
-        self, authority: TokenAuthority, *, tracer_provider: TracerProvider | None = None
+        self,
+        authority: TokenAuthority,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        store_durations: bool = True,
     ) -> TokenAuthority:
         """:func:`tokenlife.otel.instrument` with this meter provider."""
         return _instrument(
-            authority, meter_provider=self.meter_provider, tracer_provider=tracer_provider
+            authority,
+            meter_provider=self.meter_provider,
+            tracer_provider=tracer_provider,
+            store_durations=store_durations,
         )
 
     def render(self, accept: str | None = None) -> MetricsPage:
