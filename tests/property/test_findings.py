@@ -1,9 +1,7 @@
 """Where the implementation and the design documents part ways, found while modelling.
 
-Each test states the document's wording as a minimal check. Where the core or
-a store does not honour it today, it is marked ``xfail(strict=True)`` with the
-reason: the suite turns red once it passes, so the mark can go (and, for the
-core, the matching reading in ``model.py``'s docstring with it).
+Each test states the document's wording as a minimal check; every store
+must pass it.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import anyio
 import pytest
 
 from tests import backends
-from tokenlife import KeySet, Policy, RevokedTokenError, TokenAuthority, UnknownTokenError
+from tokenlife import KeySet, Policy, RevokedTokenError, TokenAuthority
 from tokenlife.store import Store
 from tokenlife.testing import FrozenClock, SequentialIds
 
@@ -23,15 +21,6 @@ pytestmark = pytest.mark.anyio
 KEYS = KeySet.from_secret(b"findings-tests-secret-of-32-bytes!!")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "access_floor is the refresh time truncated to the second and tokens carry "
-        "whole-second iat, so an access token minted earlier in the same second as a "
-        "refresh is not 'issued earlier' and outlives the grace window"
-    ),
-)
 async def test_a_refresh_supersedes_an_access_token_from_earlier_in_the_same_second(
     store: Store,
 ) -> None:
@@ -61,18 +50,6 @@ async def test_records_do_not_vanish_on_the_store_servers_clock(
     # "EXPIRED is derived from now, never stored, so correctness never depends on
     # a sweeper." Here the application's clock runs 35 minutes behind the
     # store's host; a session with ten seconds left must still refresh.
-    if backend.name == "redis":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=UnknownTokenError,
-                reason=(
-                    "RedisStore sets PEXPIREAT(session end + retention) on the Redis "
-                    "server's clock; with the caller's clock more than `retention` "
-                    "(300 s) behind it, live sessions vanish before their end"
-                ),
-            )
-        )
     policy = Policy(access_ttl=60, refresh_ttl=1800, session_ttl=1800)
     retention = 300.0  # RedisStore's default; the other stores keep records until purge
     started = time.time()
