@@ -309,3 +309,17 @@ async def test_instrumenting_twice_counts_once(store: Store, telemetry: Telemetr
 
 def test_the_keys_in_use() -> None:
     assert KEYS.can_sign
+
+
+def test_every_error_code_is_a_listed_reason() -> None:
+    """A refusal's reason is its error's code: each class's own code is on the list."""
+    import tokenlife
+    from tokenlife.otel._instruments import REASONS
+
+    def codes(cls: type[tokenlife.TokenError]) -> set[str]:
+        found = {cls.code}
+        for sub in cls.__subclasses__():
+            found |= codes(sub)
+        return found
+
+    assert codes(tokenlife.TokenError) <= set(REASONS)

@@ -85,6 +85,7 @@ REASONS: Final = (
     "not_yet_valid",
     "revoked",
     "superseded",
+    "clock_behind",
     "unknown_token",
     "reuse_detected",
     "other",

@@ -34,7 +34,12 @@ _SPAN_NAMES: Final = {
     )
 }
 _SCOPES: Final = {"revoke": "token", "revoke_session": "session", "revoke_subject": "subject"}
-_REJECTED: Final = {"expired": "expired", "revoked": "revoked", "unknown": "invalid"}
+_REJECTED: Final = {
+    "expired": "expired",
+    "revoked": "revoked",
+    "unknown": "invalid",
+    "clock_behind": "invalid",
+}
 
 
 class Handoff:

@@ -151,14 +151,14 @@ class InstrumentedStore:
             "revoke_subject", self.inner.revoke_subject(subject, now=now, reason=reason)
         )
 
-    async def deny_access(self, jti: str, *, until: float) -> None:
-        await self._timed("deny_access", self.inner.deny_access(jti, until=until))
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
+        await self._timed("deny_access", self.inner.deny_access(jti, until=until, now=now))
 
     async def session(self, sid: str) -> SessionRecord | None:
         return await self._timed("session", self.inner.session(sid))
 
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
-        return await self._timed("refresh_record", self.inner.refresh_record(jti))
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
+        return await self._timed("refresh_record", self.inner.refresh_record(jti, sid=sid))
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         return await self._timed("sessions", self.inner.sessions(subject))
