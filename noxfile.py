@@ -184,7 +184,7 @@ def docs(session: nox.Session) -> None:
     """Run every documentation example, then build the site with strict warnings."""
     if not (ROOT / "mkdocs.yml").exists():
         session.skip("mkdocs.yml does not exist yet")
-    _install_workspace(session, *_present_adapters())
+    _install_workspace(session, *_present_adapters(), core="core[prometheus]")
     session.install(*_group("test"), *_groups_starting("docs"), *_groups_starting("adapter-"))
     session.run("pytest", "tests/docs", *session.posargs)
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))
