@@ -23,6 +23,7 @@ nox.options.sessions = [
     "imports",
     "tests_core",
     "tests_adapter",
+    "tests_otel",
     "property",
     "security",
     "cli",
@@ -49,8 +50,8 @@ def _present_adapters() -> list[str]:
     return [name for name in ADAPTERS if (ROOT / "adapters" / name / "pyproject.toml").exists()]
 
 
-def _install_workspace(session: nox.Session, *adapters: str) -> None:
-    session.install("-e", "core", *[f"-e./adapters/{name}" for name in adapters])
+def _install_workspace(session: nox.Session, *adapters: str, core: str = "core") -> None:
+    session.install("-e", core, *[f"-e./adapters/{name}" for name in adapters])
 
 
 @nox.session(reuse_venv=True)
@@ -69,7 +70,7 @@ def typecheck(session: nox.Session) -> None:
     import what those groups bring (the peers, FastAPI, nox itself).
     """
     adapters = _present_adapters()
-    _install_workspace(session, *adapters)
+    _install_workspace(session, *adapters, core="core[testing,prometheus]")
     groups = [name for name in PYPROJECT.get("dependency-groups", {}) if name != "lint"]
     session.install("nox", *[req for name in groups for req in _group(name)])
     targets = ["core/src", *[f"adapters/{a}/src" for a in adapters], "tests", "noxfile.py"]
@@ -95,6 +96,16 @@ def tests_core(session: nox.Session) -> None:
     _install_workspace(session)
     session.install(*_group("test"))
     session.run("pytest", "tests/core", *session.posargs)
+
+
+@nox.session
+def tests_otel(session: nox.Session) -> None:
+    """tokenlife.otel against the real OpenTelemetry SDK and Prometheus exporter."""
+    stores = [a for a in ("memory", "sqlite") if a in _present_adapters()]
+    _install_workspace(session, *stores, core="core[prometheus]")
+    session.install(*_group("test"), *_group("otel"))
+    # The public-API checks again, now that tokenlife.otel can be imported.
+    session.run("pytest", "tests/otel", "tests/core/test_public_api.py", *session.posargs)
 
 
 @nox.session
@@ -141,7 +152,7 @@ def property(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against the peers, as ratios measured in one run (opt-in)."""
-    _install_workspace(session, *_present_adapters())
+    _install_workspace(session, *_present_adapters(), core="core[prometheus]")
     session.install(*_group("test"), *_groups_starting("bench"))
     session.run("python", "-m", "tests.bench", *session.posargs)
 
@@ -173,7 +184,7 @@ def docs(session: nox.Session) -> None:
     """Run every documentation example, then build the site with strict warnings."""
     if not (ROOT / "mkdocs.yml").exists():
         session.skip("mkdocs.yml does not exist yet")
-    _install_workspace(session, *_present_adapters())
+    _install_workspace(session, *_present_adapters(), core="core[prometheus]")
     session.install(*_group("test"), *_groups_starting("docs"), *_groups_starting("adapter-"))
     session.run("pytest", "tests/docs", *session.posargs)
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))

@@ -28,6 +28,7 @@ from ._errors import (
     UnsupportedHeaderError,
 )
 from ._keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, Key, KeySet
+from ._observe import Observer, Operation
 from ._policy import MAX_GRACE, Policy
 from ._store import RefreshRecord, RefreshState, SessionRecord, Store
 
@@ -55,6 +56,8 @@ __all__ = (
     "KeySet",
     "MalformedTokenError",
     "NotYetValidError",
+    "Observer",
+    "Operation",
     "Policy",
     "PolicyError",
     "RefreshRecord",

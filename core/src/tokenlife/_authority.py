@@ -30,6 +30,7 @@ from ._errors import (
 )
 from ._keys import KeySet
 from ._machine import decide_access
+from ._observe import Observer, begin, end, observe, observed
 from ._policy import Policy
 from ._store import (
     PurgeRequest,
@@ -127,6 +128,8 @@ class TokenAuthority:
     ``clock`` (seconds since the epoch) and ``ids`` (unique strings) are
     injectable so tests are deterministic; ``on_event`` receives every
     :class:`SecurityEvent` (exceptions it raises are logged, never propagated).
+    ``observer`` (also settable later, as ``tokenlife.otel.instrument`` does)
+    is told how every operation ended: metrics and spans, outside the core.
 
     ``verify_cache`` bounds how many verified access-token strings are kept so
     a token seen again skips signature and parsing. Expiry is re-checked on
@@ -144,6 +147,7 @@ class TokenAuthority:
         "_verified",
         "_verify_cache",
         "codec",
+        "observer",
         "policy",
         "store",
     )
@@ -158,6 +162,7 @@ class TokenAuthority:
         ids: Callable[[], str] | None = None,
         on_event: Callable[[SecurityEvent], object] | None = None,
         verify_cache: int = DEFAULT_VERIFY_CACHE,
+        observer: Observer | None = None,
     ) -> None:
         policy = policy if policy is not None else Policy()
         if verify_cache < 0:
@@ -188,6 +193,7 @@ class TokenAuthority:
         # past every key deleted before it (tens of µs once it is full).
         self._verified: OrderedDict[str | bytes, Claims] = OrderedDict()
         self._verify_cache = verify_cache
+        self.observer = observer
 
     def now(self) -> float:
         """The authority's clock (injected or the system's): what "now" means here."""
@@ -199,6 +205,7 @@ class TokenAuthority:
 
     # -- issue ------------------------------------------------------------------
 
+    @observed("issue")
     async def issue(
         self,
         subject: str,
@@ -262,15 +269,35 @@ class TokenAuthority:
         revoked session, a superseded token and "log out everywhere".
         Never writes.
         """
-        now = self._clock()
-        claims = self._decode_access(token, now)
-        if self._strict:
-            await self._check_store(claims, now)
+        # The observer seam inline, not @observed: this is the hottest path.
+        observer = self.observer
+        handle = None if observer is None else begin(observer, "verify")
+        try:
+            now = self._clock()
+            claims = self._decode_access(token, now)
+            if self._strict:
+                await self._check_store(claims, now)
+        except BaseException as exc:
+            if observer is not None:
+                end(observer, handle, None, exc)
+            raise
+        if observer is not None:
+            end(observer, handle, claims, None)
         return claims
 
     def verify_stateless(self, token: str | bytes) -> Claims:
         """Signature and claims only; no store. Logout takes effect at ``exp``."""
-        return self._decode_access(token, self._clock())
+        observer = self.observer
+        if observer is None:
+            return self._decode_access(token, self._clock())
+        handle = begin(observer, "verify_stateless")
+        try:
+            claims = self._decode_access(token, self._clock())
+        except BaseException as exc:
+            end(observer, handle, None, exc)
+            raise
+        end(observer, handle, claims, None)
+        return claims
 
     def _decode_access(self, token: str | bytes, now: float) -> Claims:
         cached = self._verified.get(token)
@@ -317,6 +344,13 @@ class TokenAuthority:
         (:class:`ReuseDetectedError`). A token failing signature, type, issuer,
         audience or time checks never reaches the store.
         """
+        # The observer seam, without @observed's argument forwarding: a hot path.
+        observer = self.observer
+        if observer is None:
+            return await self._refresh(refresh_token)
+        return await observe(observer, "refresh", self._refresh(refresh_token))
+
+    async def _refresh(self, refresh_token: str | bytes) -> TokenPair:
         now = self._clock()
         try:
             claims = self.codec.decode(
@@ -370,6 +404,7 @@ class TokenAuthority:
 
     # -- revoke -----------------------------------------------------------------
 
+    @observed("revoke")
     async def revoke(self, token: str | bytes) -> None:
         """Log out with a token: its session dies; an access ``jti`` is also denied.
 
@@ -391,6 +426,7 @@ class TokenAuthority:
         deny = (claims.jti, float(claims.exp)) if typ == ACCESS_TYP else None
         await self._revoke_session(claims.sid, now, "logout", deny)  # type: ignore[arg-type]
 
+    @observed("revoke_session")
     async def revoke_session(self, sid: str, *, reason: str = "revoked") -> bool:
         """Revoke one session. ``True`` if it exists (revoked now or before)."""
         return await self._revoke_session(sid, self._clock(), reason, None)
@@ -405,6 +441,7 @@ class TokenAuthority:
             )
         return session is not None
 
+    @observed("revoke_subject")
     async def revoke_subject(self, subject: str, *, reason: str = "revoked_everywhere") -> int:
         """Log ``subject`` out everywhere. Returns how many sessions this revoked."""
         now = self._clock()
