@@ -5,10 +5,22 @@ from __future__ import annotations
 from ._authority import ACCESS_REQUIRED_CLAIMS, SecurityEvent, TokenAuthority
 from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
 from ._codec import DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Codec, peek_claims, peek_header
+from ._dpop import (
+    DEFAULT_DPOP_ALGORITHMS,
+    DPOP_TYP,
+    DPoPNonces,
+    DPoPProof,
+    DPoPVerifier,
+    access_token_hash,
+    jwk_thumbprint,
+    normalize_htu,
+)
 from ._errors import (
     AlgorithmError,
     ClaimError,
     ConfigurationError,
+    DPoPNonceError,
+    DPoPProofError,
     ExpiredTokenError,
     IllegalTransitionError,
     KeyConfigError,
@@ -37,7 +49,9 @@ __version__ = "0.1.0"
 __all__ = (
     "ACCESS_REQUIRED_CLAIMS",
     "ACCESS_TYP",
+    "DEFAULT_DPOP_ALGORITHMS",
     "DEFAULT_MAX_TOKEN_BYTES",
+    "DPOP_TYP",
     "HMAC_ALGORITHMS",
     "MAX_GRACE",
     "MAX_LEEWAY",
@@ -49,6 +63,11 @@ __all__ = (
     "Claims",
     "Codec",
     "ConfigurationError",
+    "DPoPNonceError",
+    "DPoPNonces",
+    "DPoPProof",
+    "DPoPProofError",
+    "DPoPVerifier",
     "ExpiredTokenError",
     "IllegalTransitionError",
     "Key",
@@ -79,6 +98,9 @@ __all__ = (
     "UnknownTokenError",
     "UnsupportedHeaderError",
     "__version__",
+    "access_token_hash",
+    "jwk_thumbprint",
+    "normalize_htu",
     "peek_claims",
     "peek_header",
 )

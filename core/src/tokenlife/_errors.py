@@ -129,6 +129,18 @@ class ReuseDetectedError(RevokedTokenError):
     code = "reuse_detected"
 
 
+class DPoPProofError(TokenError):
+    """A DPoP proof (RFC 9449) is missing, malformed, or does not fit its request or key."""
+
+    code = "invalid_dpop_proof"
+
+
+class DPoPNonceError(DPoPProofError):
+    """The server requires a DPoP nonce and the proof lacks its current one (§8)."""
+
+    code = "use_dpop_nonce"
+
+
 class StoreError(TokenLifeError):
     """The store could not answer. Fail closed: never treat this as a valid token."""
 
@@ -148,6 +160,8 @@ __all__ = (
     "AlgorithmError",
     "ClaimError",
     "ConfigurationError",
+    "DPoPNonceError",
+    "DPoPProofError",
     "ExpiredTokenError",
     "IllegalTransitionError",
     "KeyConfigError",
