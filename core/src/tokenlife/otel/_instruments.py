@@ -88,6 +88,8 @@ REASONS: Final = (
     "clock_behind",
     "unknown_token",
     "reuse_detected",
+    "invalid_dpop_proof",
+    "use_dpop_nonce",
     "other",
 )
 REFRESH_OUTCOMES: Final = (
