@@ -49,7 +49,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     grace: float = 10.0
     #: Clock skew forgiven on exp/nbf/iat (default 0, at most 300 s).
     leeway: float = 0.0
-    #: ``strict``: every access-token verify asks the store (logout is immediate).
+    #: ``strict``: every access-token verify asks the store (logout takes effect at
+    #: the next request; SQLite across worker processes within its ``staleness``,
+    #: 50 ms by default).
     #: ``stateless``: signature and claims only (logout takes effect at ``exp``).
     revocation: RevocationMode = "strict"
     #: After a refresh, access tokens of the session's earlier generations die
