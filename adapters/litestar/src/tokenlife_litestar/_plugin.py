@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from click import Group
 
 from ._auth import Authenticator
+from ._cli import register
 from ._config import TokenLifeConfig
 from ._errors import exception_handlers
 from ._guards import provide_claims, provide_subject
@@ -52,9 +53,7 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
 
     def on_cli_init(self, cli: Group) -> None:
         """Register ``litestar tokens sessions|revoke|purge`` on the app's store."""
-        from ._cli import register
-
-        register(cli)
+        register(cli, lambda app: app.plugins.get(TokenLifePlugin).config.authority.store)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         config, auth = self.config, self._auth
