@@ -13,7 +13,8 @@ Settings come from the environment:
   ``0`` for plain-http local use.
 
 Routes: ``POST /login`` (test/test, or admin/admin with scope ``admin``),
-``POST /refresh``, ``POST /logout``, ``GET /protected``, ``GET /whoami``,
+``POST /refresh``, ``POST /logout``, ``GET /protected``, ``POST /protected``
+(by cookie, with the ``X-CSRF-Token`` header), ``GET /whoami``,
 ``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login).
 """
 
@@ -133,6 +134,11 @@ def create_app(
     async def protected() -> str:
         return PROTECTED_TEXT
 
+    @post("/protected", status_code=200, media_type=MediaType.TEXT)
+    async def protected_post() -> str:
+        """An unsafe method: by cookie, it needs the CSRF header too."""
+        return PROTECTED_TEXT
+
     @get("/whoami")
     async def whoami(claims: AuthClaims) -> dict[str, Any]:
         return {
@@ -151,7 +157,7 @@ def create_app(
         return {"message": f"hello {subject}, your token comes straight from a login"}
 
     return Litestar(
-        [login, protected, whoami, admin, fresh],
+        [login, protected, protected_post, whoami, admin, fresh],
         plugins=[plugin],
         openapi_config=OpenAPIConfig(title="tokenlife seed app", version="0.1.0"),
     )

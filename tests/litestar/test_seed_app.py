@@ -80,6 +80,18 @@ def test_protected_whoami_admin_fresh(client: TestClient[Litestar]) -> None:
     assert client.get("/whoami", headers=_auth(admin["access_token"])).json()["scopes"] == ["admin"]
 
 
+def test_post_protected_by_cookie_needs_the_csrf_header(client: TestClient[Litestar]) -> None:
+    pair = _login(client, "test", "test").json()
+    assert client.post("/protected").status_code == 403
+    assert client.post("/protected", headers={"X-CSRF-Token": "forged"}).status_code == 403
+    response = client.post("/protected", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
+    assert (response.status_code, response.text) == (200, PROTECTED)
+    client.cookies.clear()
+    by_bearer = client.post("/protected", headers=_auth(pair["access_token"]))
+    assert (by_bearer.status_code, by_bearer.text) == (200, PROTECTED)
+    assert client.post("/protected").status_code == 401
+
+
 def test_refresh_three_ways_and_failures(client: TestClient[Litestar]) -> None:
     pair = _login(client, "test", "test").json()
     by_header = client.post("/refresh", headers=_auth(pair["refresh_token"]))
