@@ -12,7 +12,7 @@ Settings come from the environment:
 - ``TOKENLIFE_SECURE_COOKIES``: ``1`` (default) marks cookies ``Secure``;
   ``0`` for plain-http local use.
 
-Routes: ``POST /login`` (test/test, or admin/admin with scope ``admin``),
+Routes: ``POST /login`` (a JSON body; test/test, or admin/admin with scope ``admin``),
 ``POST /refresh``, ``POST /logout``, ``GET /protected``, ``POST /protected``
 (by cookie, with the ``X-CSRF-Token`` header), ``GET /whoami``,
 ``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login).
@@ -32,6 +32,7 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.openapi import OpenAPIConfig
 
 from tokenlife import KeySet, Policy, Store, TokenAuthority
+from tokenlife.web import HttpRequest, Refusal, json_body
 from tokenlife_litestar import (
     AuthClaims,
     AuthSubject,
@@ -118,17 +119,18 @@ def create_app(
 
     @post("/login", status_code=200, exclude_from_auth=True, security=[{}])
     async def login(request: Request[Any, Any, Any]) -> Response[Any]:
-        """Password login: the OAuth token response, and the auth cookies."""
+        """Password login (a JSON body only): the OAuth token response, and the auth cookies."""
+        facts = HttpRequest.from_asgi(request.scope, await request.body())
         try:
-            credentials = msgspec.json.decode(await request.body(), type=Credentials)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            credentials = Credentials(username="", password="")
+            credentials = json_body(facts, Credentials)
+        except Refusal as refusal:  # not JSON, malformed, or wrongly typed: 400
+            return Response({"error": refusal.error}, status_code=refusal.status)
         password, scopes = USERS.get(credentials.username, ("", ()))
         if not password or not hmac.compare_digest(
             password.encode(), credentials.password.encode()
         ):
             return Response({"error": "invalid_grant"}, status_code=401)
-        return await plugin.login(credentials.username, scopes=scopes)
+        return await plugin.login(credentials.username, scopes=scopes, request=request)
 
     @get("/protected", media_type=MediaType.TEXT)
     async def protected() -> str:

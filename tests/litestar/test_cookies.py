@@ -40,8 +40,10 @@ def test_login_sets_three_cookies_with_the_right_attributes(client_of: Client) -
     harness = build(cookies=CookieConfig())  # Secure by default
     response = _login(client_of(harness))
     cookies = set_cookies(response)
-    assert set(cookies) == set(NAMES)
-    access, refresh, csrf = (attributes(cookies[n]) for n in NAMES)
+    # Secure cookies carry the __Host- prefix: no sibling subdomain can plant them.
+    names = tuple(f"__Host-{n}" for n in NAMES)
+    assert set(cookies) == set(names)
+    access, refresh, csrf = (attributes(cookies[n]) for n in names)
     for attrs in (access, refresh, csrf):
         assert "secure" in attrs
         assert attrs["samesite"].lower() == "lax"

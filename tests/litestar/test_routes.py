@@ -48,13 +48,21 @@ def test_refresh_via_json_body(bearer_app: Harness, client_of: Client) -> None:
     assert response.status_code == 200
 
 
+def _invalid_request(response: object) -> None:
+    from httpx import Response
+
+    assert isinstance(response, Response)
+    assert (response.status_code, response.json()) == (400, {"error": "invalid_request"})
+
+
 def test_refresh_failures_are_invalid_grant(bearer_app: Harness, client_of: Client) -> None:
     client = client_of(bearer_app)
     pair = _pair(client)
-    _invalid_grant(client.post("/auth/refresh"))
     _invalid_grant(client.post("/auth/refresh", json={"refresh_token": "junk"}))
-    _invalid_grant(client.post("/auth/refresh", content=b"{not json"))
-    _invalid_grant(client.post("/auth/refresh", json={"refresh_token": 42}))
+    # A request that cannot be read is the client's bug, not a bad token.
+    _invalid_request(client.post("/auth/refresh"))
+    _invalid_request(client.post("/auth/refresh", content=b"{not json"))
+    _invalid_request(client.post("/auth/refresh", json={"refresh_token": 42}))
     # An access token is not a refresh token.
     _invalid_grant(client.post("/auth/refresh", headers=bearer(pair["access_token"])))
     bearer_app.clock.advance(15 * 86400)
@@ -85,8 +93,10 @@ def test_reuse_kills_the_session(bearer_app: Harness, client_of: Client) -> None
 def test_refresh_via_cookie_needs_csrf(cookie_app: Harness, client_of: Client) -> None:
     client = client_of(cookie_app)
     _pair(client)
-    _invalid_grant(client.post("/auth/refresh"))
-    _invalid_grant(client.post("/auth/refresh", headers={"X-CSRF-Token": "nope"}))
+    for headers in ({}, {"X-CSRF-Token": "nope"}):
+        refused = client.post("/auth/refresh", headers=headers)
+        assert (refused.status_code, refused.json()) == (403, {"error": "invalid_csrf_token"})
+        assert set_cookies(refused) == {}
     before = client.cookies["tl_refresh"]
     response = client.post("/auth/refresh", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
     assert response.status_code == 200
@@ -100,7 +110,8 @@ def test_refresh_with_a_planted_csrf_cookie_is_refused(
     client = client_of(cookie_app)
     _pair(client)
     client.cookies.set("tl_csrf", "planted")
-    _invalid_grant(client.post("/auth/refresh", headers={"X-CSRF-Token": "planted"}))
+    refused = client.post("/auth/refresh", headers={"X-CSRF-Token": "planted"})
+    assert refused.status_code == 403 and set_cookies(refused) == {}
 
 
 def test_reuse_by_cookie_clears_the_cookies(cookie_app: Harness, client_of: Client) -> None:
@@ -148,10 +159,13 @@ def test_logout_with_access_or_refresh_token(bearer_app: Harness, client_of: Cli
     assert client.get("/protected", headers=bearer(second["access_token"])).status_code == 401
 
 
-def test_logout_is_idempotent_and_quiet(bearer_app: Harness, client_of: Client) -> None:
+def test_logout_is_idempotent_and_says_no_to_junk(bearer_app: Harness, client_of: Client) -> None:
     client = client_of(bearer_app)
-    assert client.post("/auth/logout").status_code == 204
-    assert client.post("/auth/logout", headers=bearer("junk")).status_code == 204
+    pair = _pair(client)
+    assert client.post("/auth/logout").status_code == 204  # nothing presented, nothing to end
+    assert client.post("/auth/logout", headers=bearer("junk")).status_code == 401
+    assert client.post("/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
+    assert client.post("/auth/logout", headers=bearer(pair["access_token"])).status_code == 204
 
 
 def test_custom_paths_and_no_routes(client_of: Client) -> None:

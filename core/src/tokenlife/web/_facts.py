@@ -7,14 +7,15 @@ asks for it, because the bearer check runs on every authenticated request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
 class HttpRequest:
     """Method, path, headers, query string and body of a request; cookies parsed on demand.
 
-    ``headers`` are byte pairs with lower-case names (as ASGI gives them);
+    ``headers`` are byte pairs with lower-case names (as ASGI gives them),
+    in a collection that can be iterated more than once (a list);
     :meth:`build` accepts any casing and ``str`` values. ``body`` is only
     read by the routes that take one (refresh, logout, login): a middleware
     passes ``b""``. ``websocket`` marks a WebSocket handshake, which has no
@@ -27,7 +28,7 @@ class HttpRequest:
         self,
         method: str,
         path: str,
-        headers: Sequence[tuple[bytes, bytes]],
+        headers: Iterable[tuple[bytes, bytes]],
         *,
         query: bytes = b"",
         body: bytes = b"",

@@ -25,7 +25,8 @@ def bearer_token(request: HttpRequest) -> str | None:
 
     Another scheme (``Basic``, ``DPoP``) is not ours: ``None``. Two
     ``Authorization`` headers are refused (400): which one a proxy or a
-    framework would pick is anybody's guess. An empty bearer is 400 too.
+    framework would pick is anybody's guess. An empty or spaced bearer is
+    a token that cannot be ours: 401 ``invalid_token``.
     """
     found: bytes | None = None
     for key, value in request.headers:
@@ -40,7 +41,7 @@ def bearer_token(request: HttpRequest) -> str | None:
         return None
     token = token.strip()
     if not token or b" " in token:
-        raise invalid_request("malformed_bearer")
+        raise invalid_token("malformed_bearer")
     return token.decode("latin-1")
 
 
