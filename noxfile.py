@@ -122,7 +122,7 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
         paths.append("tests/stores")
         session.env["TOKENLIFE_STORES"] = adapter
     if adapter == "litestar":
-        paths = ["tests/litestar"]
+        paths = ["tests/http", "tests/litestar"]  # the HTTP conformance suite, then the plugin
     session.run("pytest", *paths, *session.posargs)
 
 
