@@ -39,8 +39,11 @@ class CookieConfig:
     and :attr:`csrf_cookie`.
     """
 
+    #: ``None``: ``tl_access``, prefixed ``__Host-``/``__Secure-`` when ``secure``.
     access_name: str | None = None
+    #: ``None``: ``tl_refresh``, prefixed likewise.
     refresh_name: str | None = None
+    #: ``None``: ``tl_csrf``, prefixed likewise.
     csrf_name: str | None = None
     csrf_header: str = "X-CSRF-Token"
     #: Off only for plain-http local development: the cookies then travel in clear.
@@ -55,8 +58,11 @@ class CookieConfig:
     #: cookie is present.
     implicit_refresh: bool = True
     implicit_refresh_window: float = 60.0
+    #: The access cookie's name in use (resolved, not a setting).
     access_cookie: str = field(init=False, default="")
+    #: The refresh cookie's name in use (resolved, not a setting).
     refresh_cookie: str = field(init=False, default="")
+    #: The CSRF cookie's name in use (resolved, not a setting).
     csrf_cookie: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
