@@ -37,7 +37,7 @@ def bearer_token(request: HttpRequest) -> str | None:
     if found is None:
         return None
     scheme, _, token = found.partition(b" ")
-    if scheme.lower() != b"bearer":
+    if scheme != b"Bearer" and scheme.lower() != b"bearer":
         return None
     token = token.strip()
     if not token or b" " in token:
