@@ -8,7 +8,7 @@ what only Litestar has (opt keys, dependency names, OpenAPI schemes, JWKS).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
@@ -61,17 +61,8 @@ class TokenLifeConfig:
             raise ConfigurationError("jwks_path must start with '/'")
         if self.jwks_path is not None and not self.authority.codec.keys.public_jwks()["keys"]:
             raise ConfigurationError("jwks_path needs asymmetric keys: secrets are never published")
-        web = WebConfig(
-            cookies=self.cookies,
-            token_locations=self.token_locations,
-            query_param=self.query_param,
-            refresh_path=self.refresh_path,
-            logout_path=self.logout_path,
-            exclude=self.exclude,
-            exclude_http_methods=self.exclude_http_methods,
-            realm=self.realm,
-            clock=self.clock,
-        )
+        shared = (f.name for f in fields(WebConfig) if f.init and hasattr(self, f.name))
+        web = WebConfig(**{name: getattr(self, name) for name in shared})
         object.__setattr__(self, "web", web)
 
     @property

@@ -110,36 +110,25 @@ def to_response(reply: Reply) -> Response[bytes]:
 
 
 def exception_handlers(gate: Gate) -> ExceptionHandlersMap:
-    """Handlers for refusals, the plugin's errors, and tokenlife's own raised by app code."""
+    """One handler for refusals, the plugin's errors, and tokenlife's own raised by app code."""
 
-    def answer(request: Request[Any, Any, Any], refusal: Refusal) -> Response[bytes]:
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        if isinstance(exc, Refusal):
+            refusal = exc
+        elif isinstance(exc, TokenLifeHTTPError):
+            refusal = exc.refusal()
+        elif isinstance(exc, StoreError):
+            logger.error("%s %s: the token store failed: %s", request.method, request.url, exc)
+            refusal = unavailable()
+        else:
+            refusal = invalid_token(getattr(exc, "code", "invalid_token"))
         level = logging.DEBUG if refusal.error == "unauthorized" else logging.INFO
         logger.log(
             level, "%s %s: %s (%s)", request.method, request.url.path, refusal.error, refusal.reason
         )
         return to_response(gate.reply(refusal))
 
-    def handle_refusal(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-        assert isinstance(exc, Refusal)
-        return answer(request, exc)
-
-    def handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-        assert isinstance(exc, TokenLifeHTTPError)
-        return answer(request, exc.refusal())
-
-    def handle_token_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-        return answer(request, invalid_token(getattr(exc, "code", "invalid_token")))
-
-    def handle_store_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-        logger.error("%s %s: the token store failed: %s", request.method, request.url.path, exc)
-        return answer(request, unavailable())
-
-    return {
-        Refusal: handle_refusal,
-        TokenLifeHTTPError: handle_http,
-        TokenError: handle_token_error,
-        StoreError: handle_store_error,
-    }
+    return dict.fromkeys((Refusal, TokenLifeHTTPError, TokenError, StoreError), handle)
 
 
 __all__ = (
