@@ -125,13 +125,15 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     # The plugin's tests and seed app run on real stores, so install those too.
     extra = [a for a in ("memory", "sqlite") if adapter == "litestar" and a in _present_adapters()]
     _install_workspace(session, adapter, *extra)
+    if adapter == "litestar" and (ROOT / "cli" / "pyproject.toml").exists():
+        session.install("-e", "cli")  # `litestar tokens` runs the tokenlife command's operations
     session.install(*_group("test"), *_groups_starting(f"adapter-{adapter}"))
     paths = [p for p in (f"tests/adapters/{adapter}",) if (ROOT / p).exists()]
     if adapter in STORE_ADAPTERS:
         paths.append("tests/stores")
         session.env["TOKENLIFE_STORES"] = adapter
     if adapter == "litestar":
-        paths = ["tests/litestar"]
+        paths = ["tests/http", "tests/litestar"]  # the HTTP conformance suite, then the plugin
     session.run("pytest", *paths, *session.posargs)
 
 

@@ -12,8 +12,9 @@ Settings come from the environment:
 - ``TOKENLIFE_SECURE_COOKIES``: ``1`` (default) marks cookies ``Secure``;
   ``0`` for plain-http local use.
 
-Routes: ``POST /login`` (test/test, or admin/admin with scope ``admin``),
-``POST /refresh``, ``POST /logout``, ``GET /protected``, ``GET /whoami``,
+Routes: ``POST /login`` (a JSON body; test/test, or admin/admin with scope ``admin``),
+``POST /refresh``, ``POST /logout``, ``GET /protected``, ``POST /protected``
+(by cookie, with the ``X-CSRF-Token`` header), ``GET /whoami``,
 ``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login).
 """
 
@@ -31,6 +32,7 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.openapi import OpenAPIConfig
 
 from tokenlife import KeySet, Policy, Store, TokenAuthority
+from tokenlife.web import HttpRequest, Refusal, json_body
 from tokenlife_litestar import (
     AuthClaims,
     AuthSubject,
@@ -117,20 +119,26 @@ def create_app(
 
     @post("/login", status_code=200, exclude_from_auth=True, security=[{}])
     async def login(request: Request[Any, Any, Any]) -> Response[Any]:
-        """Password login: the OAuth token response, and the auth cookies."""
+        """Password login (a JSON body only): the OAuth token response, and the auth cookies."""
+        facts = HttpRequest.from_asgi(request.scope, await request.body())
         try:
-            credentials = msgspec.json.decode(await request.body(), type=Credentials)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            credentials = Credentials(username="", password="")
+            credentials = json_body(facts, Credentials)
+        except Refusal as refusal:  # not JSON, malformed, or wrongly typed: 400
+            return Response({"error": refusal.error}, status_code=refusal.status)
         password, scopes = USERS.get(credentials.username, ("", ()))
         if not password or not hmac.compare_digest(
             password.encode(), credentials.password.encode()
         ):
             return Response({"error": "invalid_grant"}, status_code=401)
-        return await plugin.login(credentials.username, scopes=scopes)
+        return await plugin.login(credentials.username, scopes=scopes, request=request)
 
     @get("/protected", media_type=MediaType.TEXT)
     async def protected() -> str:
+        return PROTECTED_TEXT
+
+    @post("/protected", status_code=200, media_type=MediaType.TEXT)
+    async def protected_post() -> str:
+        """An unsafe method: by cookie, it needs the CSRF header too."""
         return PROTECTED_TEXT
 
     @get("/whoami")
@@ -151,7 +159,7 @@ def create_app(
         return {"message": f"hello {subject}, your token comes straight from a login"}
 
     return Litestar(
-        [login, protected, whoami, admin, fresh],
+        [login, protected, protected_post, whoami, admin, fresh],
         plugins=[plugin],
         openapi_config=OpenAPIConfig(title="tokenlife seed app", version="0.1.0"),
     )

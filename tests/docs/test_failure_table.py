@@ -60,8 +60,8 @@ class Browser:
         response = self.client.post("/login", json={"username": "alice", "password": "secret"})
         assert response.status_code == 200
         return {
-            "access_token": self.client.cookies["tl_access"],
-            "refresh_token": self.client.cookies["tl_refresh"],
+            "access_token": self.client.cookies["__Host-tl_access"],
+            "refresh_token": self.client.cookies["__Host-tl_refresh"],
         }
 
 
@@ -92,12 +92,16 @@ def observed_rows(b: Browser) -> set[Row]:
     rows.add(_row(client.get("/notes", headers=bearer)))  # superseded access token
     replay = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     rows.add(_row(replay))  # reuse detected at the refresh route
-    failed = client.get("/notes", headers={"Cookie": f"tl_refresh={tokens['refresh_token']}"})
+    unreadable = client.post("/auth/refresh", content=b"{", headers={"Content-Type": "text/plain"})
+    rows.add(_row(unreadable))  # a request that cannot be read: 400, not invalid_grant
+    failed = client.get(
+        "/notes", headers={"Cookie": f"__Host-tl_refresh={tokens['refresh_token']}"}
+    )
     rows.add(_row(failed))  # implicit refresh failed
     assert {c.split("=")[0] for c in failed.headers.get_list("set-cookie")} == {
-        "tl_access",
-        "tl_refresh",
-        "tl_csrf",
+        "__Host-tl_access",
+        "__Host-tl_refresh",
+        "__Host-tl_csrf",
     }
     return rows
 

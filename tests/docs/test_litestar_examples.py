@@ -22,7 +22,7 @@ from tokenlife.store import RefreshState
 from tokenlife.testing import FrozenClock
 from tokenlife_memory import MemoryStore
 
-COOKIES = ("tl_access", "tl_refresh", "tl_csrf")
+COOKIES = ("__Host-tl_access", "__Host-tl_refresh", "__Host-tl_csrf")
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -195,12 +195,12 @@ def test_login_sets_the_documented_cookies(browser: TestClient[Litestar]) -> Non
         assert cookies[name]["samesite"].lower() == "lax"
         assert cookies[name]["path"] == "/"
         assert "domain" not in cookies[name]
-    assert "httponly" in cookies["tl_access"]
-    assert "httponly" in cookies["tl_refresh"]
-    assert "httponly" not in cookies["tl_csrf"]
-    assert cookies["tl_access"]["max-age"] == "300"
-    assert int(cookies["tl_refresh"]["max-age"]) == 14 * 86400
-    assert cookies["tl_csrf"]["max-age"] == cookies["tl_refresh"]["max-age"]
+    assert "httponly" in cookies["__Host-tl_access"]
+    assert "httponly" in cookies["__Host-tl_refresh"]
+    assert "httponly" not in cookies["__Host-tl_csrf"]
+    assert cookies["__Host-tl_access"]["max-age"] == "300"
+    assert int(cookies["__Host-tl_refresh"]["max-age"]) == 14 * 86400
+    assert cookies["__Host-tl_csrf"]["max-age"] == cookies["__Host-tl_refresh"]["max-age"]
 
 
 def test_unsafe_methods_need_the_csrf_header(browser: TestClient[Litestar]) -> None:
@@ -209,7 +209,7 @@ def test_unsafe_methods_need_the_csrf_header(browser: TestClient[Litestar]) -> N
     response = browser.post("/notes", json={"text": "forged"})
     assert (response.status_code, response.json()) == (403, {"error": "invalid_csrf_token"})
     assert "www-authenticate" not in response.headers
-    csrf = {"X-CSRF-Token": browser.cookies["tl_csrf"]}
+    csrf = {"X-CSRF-Token": browser.cookies["__Host-tl_csrf"]}
     response = browser.post("/notes", json={"text": "mine"}, headers=csrf)
     assert response.json() == ["mine"]
 
@@ -222,9 +222,9 @@ def test_implicit_refresh_sets_new_cookies(
     response = browser.get("/notes")
     assert response.status_code == 200
     refreshed = _set_cookies(response)
-    assert refreshed["tl_access"][""] != login["tl_access"][""]
-    assert refreshed["tl_refresh"][""] != login["tl_refresh"][""]
-    assert refreshed["tl_csrf"][""] == login["tl_csrf"][""]  # fixed for the session
+    assert refreshed["__Host-tl_access"][""] != login["__Host-tl_access"][""]
+    assert refreshed["__Host-tl_refresh"][""] != login["__Host-tl_refresh"][""]
+    assert refreshed["__Host-tl_csrf"][""] == login["__Host-tl_csrf"][""]  # fixed for the session
     clock.advance(10)
     assert _set_cookies(browser.get("/notes")) == {}  # fresh again: nothing to do
 
@@ -240,14 +240,14 @@ def test_parallel_requests_share_one_successor(
     clock.advance(2)
     responses.append(browser.get("/notes", headers={"Cookie": jar}))
     assert [r.status_code for r in responses] == [200] * 4
-    successors = {_set_cookies(r)["tl_refresh"][""] for r in responses}
+    successors = {_set_cookies(r)["__Host-tl_refresh"][""] for r in responses}
     assert len(successors) == 1
-    assert successors != {login["tl_refresh"][""]}
+    assert successors != {login["__Host-tl_refresh"][""]}
 
 
 def test_require_fresh(browser: TestClient[Litestar], clock: FrozenClock) -> None:
     _browser_login(browser)
-    csrf = {"X-CSRF-Token": browser.cookies["tl_csrf"]}
+    csrf = {"X-CSRF-Token": browser.cookies["__Host-tl_csrf"]}
     assert browser.post("/account/delete", headers=csrf).json() == {"deleted": "alice"}
     clock.advance(290)
     browser.get("/notes")  # refreshed in-line: the new access token is not fresh
@@ -260,7 +260,7 @@ def test_logout_clears_the_cookies_with_the_same_attributes(
     browser: TestClient[Litestar],
 ) -> None:
     issued = _set_cookies(_browser_login(browser))
-    csrf = {"X-CSRF-Token": browser.cookies["tl_csrf"]}
+    csrf = {"X-CSRF-Token": browser.cookies["__Host-tl_csrf"]}
     response = browser.post("/auth/logout", headers=csrf)
     assert response.status_code == 204
     cleared = _set_cookies(response)
@@ -276,12 +276,12 @@ def test_a_failed_implicit_refresh_clears_the_cookies(
     browser: TestClient[Litestar], clock: FrozenClock
 ) -> None:
     login = _set_cookies(_browser_login(browser))
-    old_refresh = login["tl_refresh"][""]
+    old_refresh = login["__Host-tl_refresh"][""]
     clock.advance(301)
     assert browser.get("/notes").status_code == 200  # rotated in-line
     clock.advance(60)  # past grace: the old refresh cookie is now a replay
     browser.cookies.clear()
-    response = browser.get("/notes", headers={"Cookie": f"tl_refresh={old_refresh}"})
+    response = browser.get("/notes", headers={"Cookie": f"__Host-tl_refresh={old_refresh}"})
     assert (response.status_code, response.json()) == (401, {"error": "invalid_token"})
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert {c["max-age"] for c in _set_cookies(response).values()} == {"0"}

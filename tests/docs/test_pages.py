@@ -245,11 +245,12 @@ def test_the_defaults_the_pages_state_are_the_code_defaults() -> None:
         assert phrase in text, f"no page says {phrase!r} any more"
         assert holds, f"the pages say {phrase!r}; the code says otherwise"
     cookies = CookieConfig()
-    assert (cookies.access_name, cookies.refresh_name, cookies.csrf_name) == (
-        "tl_access",
-        "tl_refresh",
-        "tl_csrf",
+    assert (cookies.access_cookie, cookies.refresh_cookie, cookies.csrf_cookie) == (
+        "__Host-tl_access",
+        "__Host-tl_refresh",
+        "__Host-tl_csrf",
     )
+    assert "`__Host-tl_access`" in text and "`__Secure-`" in text
     assert cookies.csrf_header == "X-CSRF-Token"
     assert cookies.samesite == "lax"
     assert cookies.secure

@@ -12,9 +12,8 @@ from litestar import Litestar, MediaType, Request, Response, WebSocket, get, pos
 from litestar.openapi import OpenAPIConfig
 from litestar.testing import TestClient
 
-from tokenlife import Claims, KeySet, Policy, StoreError, TokenAuthority
-from tokenlife.store import AccessStatus, RefreshDecision, RefreshRecord, RefreshRequest
-from tokenlife.store import SessionRecord as _SessionRecord
+from tests.http._store import BreakableStore
+from tokenlife import Claims, KeySet, Policy, TokenAuthority
 from tokenlife.testing import FrozenClock
 from tokenlife_litestar import (
     AuthClaims,
@@ -32,41 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "litestar-tests-hs256-secret-0123456789abcdef"
 PROTECTED = "You have access to this protected resource"
 START = 1_800_000_000.0
-
-
-class BreakableStore(MemoryStore):
-    """A MemoryStore whose every method raises StoreError while ``broken``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.broken = False
-        self.opened = 0
-
-    async def __aenter__(self) -> BreakableStore:
-        self.opened += 1
-        return self
-
-    def _fail(self) -> None:
-        if self.broken:
-            raise StoreError("the store is down (test)")
-
-    async def create_session(self, session: _SessionRecord, first: RefreshRecord) -> None:
-        self._fail()
-        await super().create_session(session, first)
-
-    async def refresh(self, request: RefreshRequest) -> RefreshDecision:
-        self._fail()
-        return await super().refresh(request)
-
-    async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
-        self._fail()
-        return await super().access_status(jti, sid, subject)
-
-    async def revoke_session(
-        self, sid: str, *, now: float, reason: str, deny: tuple[str, float] | None = None
-    ) -> _SessionRecord | None:
-        self._fail()
-        return await super().revoke_session(sid, now=now, reason=reason, deny=deny)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Cookie mode: attributes, double-submit CSRF, implicit refresh, logout that stays logged out."""
+"""Cookie mode, the Litestar side: cookie scoping, app logout, parallel requests, WebSockets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
-from tests.litestar.conftest import PROTECTED, Harness, attributes, bearer, build, set_cookies
-from tokenlife.store import RefreshState
+from tests.litestar.conftest import Harness, attributes, build, set_cookies
 from tokenlife_litestar import CookieConfig
 
 Client = Callable[[Harness], TestClient[Litestar]]
@@ -34,24 +33,6 @@ def _drop_access(client: TestClient[Litestar]) -> None:
 
 
 # -- attributes -------------------------------------------------------------------
-
-
-def test_login_sets_three_cookies_with_the_right_attributes(client_of: Client) -> None:
-    harness = build(cookies=CookieConfig())  # Secure by default
-    response = _login(client_of(harness))
-    cookies = set_cookies(response)
-    assert set(cookies) == set(NAMES)
-    access, refresh, csrf = (attributes(cookies[n]) for n in NAMES)
-    for attrs in (access, refresh, csrf):
-        assert "secure" in attrs
-        assert attrs["samesite"].lower() == "lax"
-        assert attrs["path"] == "/"
-    assert "httponly" in access and "httponly" in refresh
-    assert "httponly" not in csrf  # the page must read it for double submit
-    assert access["max-age"] == "300"
-    # The refresh cookie never outlives the session (30 days) nor the refresh token (14 days).
-    assert 0 < int(refresh["max-age"]) <= 14 * 86400
-    assert response.headers["cache-control"] == "no-store"
 
 
 def test_refresh_cookie_age_is_capped_by_the_session(client_of: Client) -> None:
@@ -80,160 +61,10 @@ def test_without_implicit_refresh_the_refresh_cookie_is_scoped_to_the_refresh_ro
     assert attributes(cookies["tl_access"])["path"] == "/"
 
 
-def test_logout_clears_with_identical_attributes(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    issued = set_cookies(_login(client))
-    response = client.post("/auth/logout", headers=_csrf(client))
-    assert response.status_code == 204
-    cleared = set_cookies(response)
-    assert set(cleared) == set(NAMES)
-    for name in NAMES:
-        before, after = attributes(issued[name]), attributes(cleared[name])
-        assert after.pop("max-age") == "0"
-        before.pop("max-age")
-        assert before == after
-    assert not client.cookies
-    assert client.get("/protected").status_code == 401
-
-
 # -- cookie authentication and CSRF -----------------------------------------------
 
 
-def test_cookie_authenticates_safe_methods(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    response = client.get("/protected")
-    assert response.status_code == 200
-    assert response.text == PROTECTED
-    assert "set-cookie" not in response.headers  # far from expiry: nothing refreshed
-
-
-def test_unsafe_cookie_request_needs_the_csrf_header(
-    cookie_app: Harness, client_of: Client
-) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    response = client.post("/protected")
-    assert response.status_code == 403
-    assert response.json() == {"error": "invalid_csrf_token"}
-    assert client.post("/protected", headers={"X-CSRF-Token": "wrong"}).status_code == 403
-    assert client.post("/protected", headers=_csrf(client)).status_code == 200
-
-
-def test_bearer_requests_need_no_csrf(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    token = _login(client).json()["access_token"]
-    client.cookies.clear()
-    assert client.post("/protected", headers=bearer(token)).status_code == 200
-
-
-def test_header_wins_over_cookie(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    response = client.get("/protected", headers=bearer("bad.token.here"))
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-
-
 # -- implicit refresh ---------------------------------------------------------------
-
-
-def test_missing_access_cookie_is_refreshed_in_line(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    first = set_cookies(_login(client))
-    _drop_access(client)
-    response = client.get("/protected")
-    assert response.status_code == 200
-    renewed = set_cookies(response)
-    assert set(renewed) == set(NAMES)
-    assert renewed["tl_refresh"] != first["tl_refresh"]  # rotated
-    assert client.get("/protected").status_code == 200
-
-
-def test_expired_access_cookie_is_refreshed_in_line(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    cookie_app.clock.advance(400)  # past the 300 s access lifetime; the cookie is still sent
-    response = client.get("/me")
-    assert response.status_code == 200
-    assert response.json()["fresh"] is False
-    assert "tl_access" in set_cookies(response)
-
-
-def test_access_cookie_near_expiry_is_refreshed(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    cookie_app.clock.advance(250)  # 50 s left, window is 30 s: nothing yet
-    assert "set-cookie" not in client.get("/protected").headers
-    cookie_app.clock.advance(25)  # 25 s left
-    response = client.get("/protected")
-    assert response.status_code == 200
-    assert "tl_access" in set_cookies(response)
-
-
-def test_unsafe_implicit_refresh_checks_csrf_before_rotating(
-    cookie_app: Harness, client_of: Client
-) -> None:
-    client = client_of(cookie_app)
-    refresh_token = _login(client).json()["refresh_token"]
-    _drop_access(client)
-    assert client.post("/protected").status_code == 403
-    jti = cookie_app.authority.codec.peek_claims(refresh_token)["jti"]
-    with client.portal() as portal:
-        record = portal.call(cookie_app.store.refresh_record, jti)
-    assert record is not None and record.state is RefreshState.ACTIVE  # nothing rotated
-    response = client.post("/protected", headers=_csrf(client))
-    assert response.status_code == 200
-    assert "tl_refresh" in set_cookies(response)
-
-
-def test_reuse_during_implicit_refresh_clears_cookies(
-    cookie_app: Harness, client_of: Client
-) -> None:
-    client = client_of(cookie_app)
-    stolen = _login(client).json()["refresh_token"]
-    browser = dict(client.cookies)
-    client.post("/auth/refresh", headers=bearer(stolen))  # the thief rotates first
-    client.cookies.clear()
-    for name, value in browser.items():
-        client.cookies.set(name, value)
-    cookie_app.clock.advance(20)  # past grace
-    _drop_access(client)
-    response = client.get("/protected")
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-    assert all(attributes(v)["max-age"] == "0" for v in set_cookies(response).values())
-    assert set(set_cookies(response)) == set(NAMES)
-
-
-def test_a_dead_access_cookie_without_refresh_cookie_is_invalid_token(
-    cookie_app: Harness, client_of: Client
-) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    client.cookies.delete("tl_refresh")
-    cookie_app.clock.advance(400)
-    response = client.get("/protected")
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-
-
-def test_session_end_lets_the_last_access_token_run_out(client_of: Client) -> None:
-    from tokenlife import Policy
-
-    harness = build(
-        cookies=CookieConfig(secure=False, implicit_refresh_window=60),
-        policy=Policy(access_ttl=300, refresh_ttl=1000, session_ttl=1000),
-    )
-    client = client_of(harness)
-    _login(client)
-    harness.clock.advance(950)
-    _drop_access(client)
-    assert client.get("/protected").status_code == 200  # refreshed: access clipped to session end
-    harness.clock.advance(10)  # 40 s left: near expiry, but the session cannot be refreshed
-    response = client.get("/protected")
-    assert response.status_code == 200
-    assert "set-cookie" not in response.headers
 
 
 # -- logout never followed by cookies that log back in ----------------------------------
@@ -253,25 +84,6 @@ def test_app_logout_after_implicit_refresh_stays_logged_out(
     assert all(attributes(v)["max-age"] == "0" for v in cookies.values())
     assert len(response.headers.get_list("set-cookie")) == 3  # only the clearing ones
     assert client.get("/protected").status_code == 401
-
-
-def test_plugin_logout_with_only_a_refresh_cookie(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    refresh_token = _login(client).json()["refresh_token"]
-    _drop_access(client)
-    response = client.post("/auth/logout", headers=_csrf(client))
-    assert response.status_code == 204
-    assert all(attributes(v)["max-age"] == "0" for v in set_cookies(response).values())
-    assert client.post("/auth/refresh", headers=bearer(refresh_token)).status_code == 401
-
-
-def test_logout_by_cookie_needs_csrf(cookie_app: Harness, client_of: Client) -> None:
-    client = client_of(cookie_app)
-    _login(client)
-    response = client.post("/auth/logout")
-    assert response.status_code == 403
-    assert "set-cookie" not in response.headers
-    assert client.get("/protected").status_code == 200  # still logged in
 
 
 # -- parallel requests at expiry ------------------------------------------------------

@@ -57,8 +57,9 @@ def test_login(client: TestClient[Litestar]) -> None:
     assert {"tl_access", "tl_refresh", "tl_csrf"} <= set(client.cookies)
     for user, password in [("test", "nope"), ("nobody", "test"), ("admin", "test"), ("", "")]:
         assert _login(client, user, password).status_code == 401
-    assert client.post("/login", content=b"not json").status_code == 401
-    assert client.post("/login", json={"username": "test"}).status_code == 401
+    # JSON only: a body that is not (or is wrongly typed) is a bad request.
+    assert client.post("/login", content=b"not json").status_code == 400
+    assert client.post("/login", json={"username": "test"}).status_code == 400
 
 
 def test_protected_whoami_admin_fresh(client: TestClient[Litestar]) -> None:
@@ -80,21 +81,34 @@ def test_protected_whoami_admin_fresh(client: TestClient[Litestar]) -> None:
     assert client.get("/whoami", headers=_auth(admin["access_token"])).json()["scopes"] == ["admin"]
 
 
-def test_refresh_three_ways_and_failures(client: TestClient[Litestar]) -> None:
+def test_post_protected_by_cookie_needs_the_csrf_header(client: TestClient[Litestar]) -> None:
     pair = _login(client, "test", "test").json()
-    by_header = client.post("/refresh", headers=_auth(pair["refresh_token"]))
-    assert by_header.status_code == 200
-    assert {"access_token", "refresh_token"} <= set(by_header.json())
-    by_body = client.post("/refresh", json={"refresh_token": by_header.json()["refresh_token"]})
-    assert by_body.status_code == 200
+    assert client.post("/protected").status_code == 403
+    assert client.post("/protected", headers={"X-CSRF-Token": "forged"}).status_code == 403
+    response = client.post("/protected", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
+    assert (response.status_code, response.text) == (200, PROTECTED)
+    client.cookies.clear()
+    by_bearer = client.post("/protected", headers=_auth(pair["access_token"]))
+    assert (by_bearer.status_code, by_bearer.text) == (200, PROTECTED)
+    assert client.post("/protected").status_code == 401
+
+
+def test_refresh_three_ways_and_failures(client: TestClient[Litestar]) -> None:
+    _login(client, "test", "test")
     by_cookie = client.post("/refresh", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
     assert by_cookie.status_code == 200
-    fresh = client.get("/fresh", headers=_auth(by_cookie.json()["access_token"]))
+    by_header = client.post("/refresh", headers=_auth(by_cookie.json()["refresh_token"]))
+    assert by_header.status_code == 200
+    assert {"access_token", "refresh_token"} <= set(by_header.json())
+    assert "set-cookie" not in by_header.headers  # cookies only for a refresh by cookie
+    by_body = client.post("/refresh", json={"refresh_token": by_header.json()["refresh_token"]})
+    assert by_body.status_code == 200
+    fresh = client.get("/fresh", headers=_auth(by_body.json()["access_token"]))
     assert fresh.status_code == 403
     client.cookies.clear()
-    for bad in (client.post("/refresh"), client.post("/refresh", json={"refresh_token": "x"})):
-        assert bad.status_code == 401
-        assert bad.json()["error"] == "invalid_grant"
+    assert client.post("/refresh").json()["error"] == "invalid_request"
+    bad = client.post("/refresh", json={"refresh_token": "x"})
+    assert (bad.status_code, bad.json()["error"]) == (401, "invalid_grant")
 
 
 def test_logout_with_access_or_refresh_token(client: TestClient[Litestar]) -> None:

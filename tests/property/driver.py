@@ -343,7 +343,11 @@ class Driver:
         assert isinstance(jti, str) and jti not in model.access and jti not in model.refresh
         assert exp <= session.expires_at, "an access token outlives its session"
         refresh = self._claims(pair.refresh_token, REFRESH_TYP)
-        assert set(refresh) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp"}, refresh
+        # The session's CSRF value rides in the refresh token too (checked before a rotation).
+        csrf = session.access_claims.get("csrf")
+        assert refresh.get("csrf") == csrf, (refresh, csrf)
+        names = {"iss", "aud", "sub", "sid", "jti", "iat", "exp"} | ({"csrf"} if csrf else set())
+        assert set(refresh) == names, refresh
         assert (refresh["iss"], refresh["aud"]) == (ISSUER, AUDIENCE)
         assert (refresh["sub"], refresh["sid"]) == (session.subject, sid), "invariant 8"
         # Invariant 5: every refresh token's exp <= session.expires_at.

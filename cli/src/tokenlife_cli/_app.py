@@ -15,6 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from tokenlife import Store
+
 from . import _admin, _inspect, _keyfile, _keygen, _parser, _stores
 from ._errors import EXIT_RUNTIME, CliError
 from ._output import Result
@@ -22,7 +24,7 @@ from ._output import Result
 DEBUG_ENV = "TOKENLIFE_DEBUG"
 
 
-def _run(args: argparse.Namespace) -> Result:
+def _run(args: argparse.Namespace, store: Store | None = None) -> Result:
     command: str = args.command
     if command == "keygen":
         return _keygen.run(args.alg, args.kid, args.out, args.force)
@@ -44,7 +46,7 @@ def _run(args: argparse.Namespace) -> Result:
             leeway=args.leeway,
         )
         return _inspect.run(options)
-    spec = _stores.parse(args.store)
+    spec = _stores.parse(args.store) if store is None else _stores.given(store)
     if command == "sessions":
         return asyncio.run(_admin.sessions(spec, args.subject, active_only=args.active))
     if command == "revoke":
@@ -63,11 +65,17 @@ def _fail(message: str) -> None:
     sys.stderr.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (the console script exits with it)."""
+def main(
+    argv: Sequence[str] | None = None, *, store: Store | None = None, prog: str = "tokenlife"
+) -> int:
+    """Run the command line; returns the exit code (the console script exits with it).
+
+    An application embedding the store commands passes its own ``store``
+    (opened and closed here, like a ``--store`` one) and its command's ``prog``.
+    """
     try:
-        args = _parser.build().parse_args(argv)
-        result = _run(args)
+        args = _parser.build(prog=prog, store_given=store is not None).parse_args(argv)
+        result = _run(args, store)
         result.write(sys.stdout, as_json=args.json)
         sys.stdout.flush()
         return result.exit_code

@@ -70,9 +70,10 @@ exit codes: 0 success; 1 run-time error (file, key, store); 2 bad command line;
 3 (inspect) the token is not valid. Errors are one line on stderr."""
 
 
-def build() -> argparse.ArgumentParser:
+def build(*, prog: str = "tokenlife", store_given: bool = False) -> argparse.ArgumentParser:
+    """The grammar; ``store_given`` (an app's own store): the store commands, no --store."""
     parser = _Parser(
-        prog="tokenlife",
+        prog=prog,
         description="Keys, token inspection and session-store operations for tokenlife.",
         epilog=_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -94,9 +95,11 @@ def build() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    _keygen(command)
-    _inspect(command)
+    if not store_given:
+        _keygen(command)
+        _inspect(command)
     store_help = f"the store: {EXAMPLES}; Redis takes ?prefix=P for a key prefix"
+    store_help = "" if store_given else store_help
     _sessions(command, store_help)
     _revoke(command, store_help)
     _purge(command, store_help)
@@ -173,6 +176,12 @@ def _inspect(command: _Command) -> None:
     )
 
 
+def _store(sub: argparse.ArgumentParser, store_help: str) -> None:
+    """``--store URL``, unless the store is given (``store_help`` empty)."""
+    if store_help:
+        sub.add_argument("--store", required=True, metavar="URL", help=store_help)
+
+
 def _sessions(command: _Command, store_help: str) -> None:
     sub = command(
         "sessions",
@@ -182,7 +191,7 @@ def _sessions(command: _Command, store_help: str) -> None:
         "  tokenlife sessions alice --store redis://localhost:6379/0 --active --json",
     )
     sub.add_argument("subject", metavar="SUBJECT", help="the subject ('sub') to list")
-    sub.add_argument("--store", required=True, metavar="URL", help=store_help)
+    _store(sub, store_help)
     sub.add_argument("--active", action="store_true", help="only sessions still usable")
 
 
@@ -197,7 +206,7 @@ def _revoke(command: _Command, store_help: str) -> None:
     target = sub.add_mutually_exclusive_group(required=True)
     target.add_argument("--session", metavar="SID", help="the session id ('sid') to revoke")
     target.add_argument("--subject", metavar="SUB", help="revoke every session of this subject")
-    sub.add_argument("--store", required=True, metavar="URL", help=store_help)
+    _store(sub, store_help)
     sub.add_argument("--reason", help="recorded with the revocation (default: the library's)")
 
 
@@ -211,7 +220,7 @@ def _purge(command: _Command, store_help: str) -> None:
         "--session-ttl and --leeway must be at least your Policy's: larger values keep\n"
         "more, never less. A progress bar is drawn on stderr when it is a terminal.",
     )
-    sub.add_argument("--store", required=True, metavar="URL", help=store_help)
+    _store(sub, store_help)
     sub.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
     sub.add_argument(
         "--batch", type=batch_size, default=1000, metavar="N", help="sessions per batch (1000)"

@@ -69,7 +69,9 @@ async def count(spec: StoreURL, store: Any, request: PurgeRequest) -> PurgeCount
     if spec.kind == "sqlite":
         assert spec.path is not None
         return _count_sqlite(spec.path, request)
-    return await _count_redis(store, request)
+    if spec.kind == "redis":
+        return await _count_redis(store, request)
+    raise CountUnavailable(f"{spec.display} cannot be counted without changing it")
 
 
 _SQLITE_COUNTS = (

@@ -10,6 +10,10 @@ default). Unless the URL says otherwise, connecting gives up after
 A SQLite file must already exist: an administration command that silently
 created an empty store at a mistyped path would report "no sessions" and be
 believed.
+
+An application that embeds the commands (``main(argv, store=...)``, as the
+Litestar plugin's ``litestar tokens`` group does) hands over its own store
+instead: :func:`given` names it, and :func:`open_store` opens that very one.
 """
 
 from __future__ import annotations
@@ -33,12 +37,32 @@ EXAMPLES: Final = "sqlite:///relative.db, sqlite:////abs/path.db or redis://host
 class StoreURL:
     """A parsed ``--store``: the kind, what to open, and a password-free name for messages."""
 
-    kind: Literal["sqlite", "redis"]
+    kind: Literal["sqlite", "redis", "other"]
     url: str
     display: str
     path: Path | None = None
     #: The Redis key prefix (``?prefix=``), or ``None`` for the store's default.
     prefix: str | None = None
+    #: An application's own store, opened as it is rather than from ``url``.
+    store: Store | None = None
+
+
+def given(store: Store) -> StoreURL:
+    """An application's own store; its kind (for ``purge --dry-run``) read from its type."""
+    from tokenlife_sqlite import SQLiteStore
+
+    display = f"the app's {type(store).__name__}"
+    if isinstance(store, SQLiteStore):
+        path = Path(store.path)
+        return StoreURL(kind="sqlite", url="", display=display, path=path, store=store)
+    try:
+        from tokenlife_redis import RedisStore
+    except ImportError:
+        pass
+    else:
+        if isinstance(store, RedisStore):
+            return StoreURL(kind="redis", url="", display=display, store=store)
+    return StoreURL(kind="other", url="", display=display, store=store)
 
 
 def parse(raw: str) -> StoreURL:
@@ -103,6 +127,10 @@ def _redact(parts: SplitResult) -> str:
 @asynccontextmanager
 async def open_store(spec: StoreURL) -> AsyncIterator[Store]:
     """The opened store; closed on the way out, whatever happens inside."""
+    if spec.store is not None:
+        async with spec.store as given_store:
+            yield given_store
+        return
     if spec.kind == "sqlite":
         assert spec.path is not None
         if not spec.path.is_file():
@@ -130,4 +158,4 @@ async def open_store(spec: StoreURL) -> AsyncIterator[Store]:
         yield redis_store
 
 
-__all__ = ("EXAMPLES", "SCHEMES", "StoreURL", "open_store", "parse")
+__all__ = ("EXAMPLES", "SCHEMES", "StoreURL", "given", "open_store", "parse")

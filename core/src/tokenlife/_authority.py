@@ -515,6 +515,9 @@ class TokenAuthority:
                 "iat": math.floor(refresh.issued_at),
                 "exp": refresh_exp,
                 **self._registered,
+                # The session's CSRF value, so a refresh by cookie is checked
+                # against the session before the store is touched.
+                **_csrf_claim(session),
             },
             typ=REFRESH_TYP,
         )
@@ -538,6 +541,11 @@ class TokenAuthority:
                 self._on_event(event)
             except Exception:
                 logger.exception("tokenlife on_event hook failed for %s", kind)
+
+
+def _csrf_claim(session: SessionRecord) -> dict[str, str]:
+    csrf = session.access_claims.get("csrf")
+    return {"csrf": csrf} if isinstance(csrf, str) else {}
 
 
 def _access_template(scopes: Iterable[str], claims: Mapping[str, Any] | None) -> dict[str, Any]:

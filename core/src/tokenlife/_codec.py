@@ -244,11 +244,14 @@ class Codec:
         typ: str = ACCESS_TYP,
         now: float | None = None,
         require: Iterable[str] = (),
+        allow_expired: bool = False,
     ) -> Claims:
         """Verify ``token`` and return its claims; raise a ``TokenError`` otherwise.
 
         ``exp`` is always required; ``require`` names more claims that must be
-        present. ``now`` defaults to the system clock.
+        present. ``now`` defaults to the system clock. ``allow_expired`` accepts
+        an authentic token past its ``exp`` (every other check still applies):
+        for the one thing such a token may still do, end its own session.
         """
         header_segment, payload_segment, signature_segment = _split(self._ascii(token))
         cached = self._headers.get(header_segment)
@@ -265,7 +268,7 @@ class Codec:
         except (msgspec.DecodeError, RecursionError):
             raise MalformedTokenError("the payload is not a valid UTF-8 JSON object") from None
         claims.__dict__["_payload"] = payload  # for Claims.custom(); not a field
-        self._check_claims(claims, system_time() if now is None else now)
+        self._check_claims(claims, system_time() if now is None else now, allow_expired)
         members: dict[str, Any] | None = None
         for name in require:
             if name in _UNSET_DEFAULT_CLAIMS:
@@ -316,12 +319,12 @@ class Codec:
             self._headers[segment] = (key, typ)
         return key, typ
 
-    def _check_claims(self, claims: Claims, now: float) -> None:
+    def _check_claims(self, claims: Claims, now: float, allow_expired: bool = False) -> None:
         leeway = self._leeway
         exp, nbf, iat = claims.exp, claims.nbf, claims.iat
         if not _in_range(exp):
             raise ClaimError("claim 'exp' is out of range", code="bad_claim_type")
-        if exp <= now - leeway:
+        if exp <= now - leeway and not allow_expired:
             raise ExpiredTokenError("the token has expired")
         if nbf is not UNSET:
             if not _in_range(nbf):

@@ -1,9 +1,9 @@
-"""The HTTP face of every failure: RFC 6750 / RFC 6749 codes, nothing more.
+"""Refusals as Litestar responses; the plugin's HTTP error classes for application code.
 
-LIFECYCLE.md "Errors and HTTP mapping": a client learns *that* its token
-was refused (``invalid_token``) but never *why* (expired, reused, revoked,
-bad signature) — that goes to the ``tokenlife.litestar`` logger, where an
-operator can see it and an attacker cannot.
+The web layer decides every status, code and challenge
+(:class:`tokenlife.web.Refusal`); this only turns its :class:`Reply` into a
+Litestar ``Response`` and logs the precise reason to ``tokenlife.litestar``,
+where an operator can see it and an attacker cannot.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ import logging
 from typing import Any, ClassVar, Final
 
 from litestar import Request, Response
+from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
 from tokenlife import StoreError, TokenError
-
-from ._cookies import CookieJar
+from tokenlife.web import Gate, Refusal, Reply, SetCookie, invalid_token, unavailable
 
 logger: Final = logging.getLogger("tokenlife.litestar")
-
-_NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class TokenLifeHTTPError(HTTPException):
@@ -37,10 +35,19 @@ class TokenLifeHTTPError(HTTPException):
         super().__init__(detail=self.error)
         #: The precise reason, for logs only.
         self.reason = reason or self.error
-        #: Also clear the auth cookies (a dead session, a detected reuse).
         self.clear_cookies = clear_cookies
-        #: For ``insufficient_scope``: the scopes the route needs.
         self.required_scope = scope
+
+    def refusal(self) -> Refusal:
+        """The web layer's view of this error."""
+        return Refusal(
+            self.status_code,
+            self.error,
+            self.reason,
+            challenge=self.challenge,
+            clear_cookies=self.clear_cookies,
+            scope=self.required_scope,
+        )
 
 
 class AuthenticationRequired(TokenLifeHTTPError):
@@ -77,62 +84,51 @@ class CSRFFailed(TokenLifeHTTPError):
     challenge = None
 
 
-def _challenge(realm: str | None, error: str, scope: str) -> str:
-    params = [f'realm="{realm}"'] if realm else []
-    if error:
-        params.append(f'error="{error}"')
-    if scope:
-        params.append(f'scope="{scope}"')
-    return "Bearer " + ", ".join(params) if params else "Bearer"
-
-
-def error_response(
-    status_code: int,
-    error: str,
-    *,
-    headers: dict[str, str] | None = None,
-    jar: CookieJar | None = None,
-) -> Response[Any]:
-    """A JSON ``{"error": ...}`` response that no cache keeps; optionally clearing cookies."""
-    return Response(
-        content={"error": error},
-        status_code=status_code,
-        headers={**_NO_STORE, **(headers or {})},
-        cookies=jar.clearing() if jar is not None else None,
+def cookie(value: SetCookie) -> Cookie:
+    """A web-layer cookie as Litestar's."""
+    return Cookie(
+        key=value.name,
+        value=value.value,
+        max_age=value.max_age,
+        path=value.path,
+        domain=value.domain,
+        secure=value.secure,
+        httponly=value.httponly,
+        samesite=value.samesite,
     )
 
 
-def exception_handlers(jar: CookieJar | None, realm: str | None) -> ExceptionHandlersMap:
-    """Handlers for the plugin's errors and for tokenlife's own, raised by app code."""
+def to_response(reply: Reply) -> Response[bytes]:
+    """A web-layer reply as a Litestar response, byte for byte."""
+    return Response(
+        content=reply.body,
+        status_code=reply.status,
+        headers=dict(reply.headers),
+        cookies=[cookie(c) for c in reply.set_cookies],
+        media_type="application/json",
+    )
 
-    def handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        assert isinstance(exc, TokenLifeHTTPError)
-        level = logging.DEBUG if isinstance(exc, AuthenticationRequired) else logging.INFO
-        logger.log(level, "%s %s: %s (%s)", request.method, request.url.path, exc.error, exc.reason)
-        headers = {}
-        if exc.challenge is not None:
-            headers["WWW-Authenticate"] = _challenge(realm, exc.challenge, exc.required_scope)
-        return error_response(
-            exc.status_code,
-            exc.error,
-            headers=headers,
-            jar=jar if exc.clear_cookies else None,
+
+def exception_handlers(gate: Gate) -> ExceptionHandlersMap:
+    """One handler for refusals, the plugin's errors, and tokenlife's own raised by app code."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        if isinstance(exc, Refusal):
+            refusal = exc
+        elif isinstance(exc, TokenLifeHTTPError):
+            refusal = exc.refusal()
+        elif isinstance(exc, StoreError):
+            logger.error("%s %s: the token store failed: %s", request.method, request.url, exc)
+            refusal = unavailable()
+        else:
+            refusal = invalid_token(getattr(exc, "code", "invalid_token"))
+        level = logging.DEBUG if refusal.error == "unauthorized" else logging.INFO
+        logger.log(
+            level, "%s %s: %s (%s)", request.method, request.url.path, refusal.error, refusal.reason
         )
+        return to_response(gate.reply(refusal))
 
-    def handle_token_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        code = getattr(exc, "code", "invalid_token")
-        return handle_http(request, InvalidToken(code))
-
-    def handle_store_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        # Fail closed: an unverifiable token is never a 200; the client may retry.
-        logger.error("%s %s: the token store failed: %s", request.method, request.url.path, exc)
-        return error_response(503, "temporarily_unavailable", headers={"Retry-After": "1"})
-
-    return {
-        TokenLifeHTTPError: handle_http,
-        TokenError: handle_token_error,
-        StoreError: handle_store_error,
-    }
+    return dict.fromkeys((Refusal, TokenLifeHTTPError, TokenError, StoreError), handle)
 
 
 __all__ = (
@@ -142,7 +138,8 @@ __all__ = (
     "InvalidGrant",
     "InvalidToken",
     "TokenLifeHTTPError",
-    "error_response",
+    "cookie",
     "exception_handlers",
     "logger",
+    "to_response",
 )

@@ -15,8 +15,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import Guard, Scope
 
 from tokenlife import Claims
-
-from ._errors import AuthenticationRequired, InsufficientScope
+from tokenlife.web import check_fresh, check_scopes, unauthorized
 
 #: ``claims: AuthClaims`` in a handler: the verified claims (dependency ``claims``).
 AuthClaims: TypeAlias = NamedDependency[Claims]
@@ -27,18 +26,16 @@ AuthSubject: TypeAlias = NamedDependency[str]
 def _claims(scope: Scope) -> Claims:
     claims = scope.get("auth")
     if not isinstance(claims, Claims):
-        raise AuthenticationRequired("route_not_authenticated")
+        raise unauthorized("route_not_authenticated")
     return claims
 
 
 def require_scopes(*scopes: str) -> Guard:
     """A guard: 403 ``insufficient_scope`` unless the token carries every one of ``scopes``."""
     needed = frozenset(scopes)
-    challenge = " ".join(sorted(needed))
 
     def scopes_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not needed.issubset(_claims(connection.scope).scopes):
-            raise InsufficientScope("missing_scope", scope=challenge)
+        check_scopes(_claims(connection.scope), needed)
 
     return scopes_guard
 
@@ -49,8 +46,7 @@ def require_fresh(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
     For the routes where a stolen, long-refreshed session should not be
     enough: changing a password, deleting an account.
     """
-    if not _claims(connection.scope).fresh:
-        raise InsufficientScope("not_fresh")
+    check_fresh(_claims(connection.scope))
 
 
 def provide_claims(scope: Scope) -> Claims:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from copy import copy
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Response
+from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
 from litestar.datastructures import Cookie
 from litestar.di import Provide
@@ -23,16 +23,17 @@ from litestar.openapi.spec import Components, SecurityRequirement, SecuritySchem
 from litestar.plugins import CLIPluginProtocol, InitPlugin
 
 from tokenlife import Claims, TokenPair
+from tokenlife.web import Gate, HttpRequest
 
 if TYPE_CHECKING:
     from click import Group
 
-from ._auth import Authenticator
+from ._cli import register
 from ._config import TokenLifeConfig
-from ._errors import exception_handlers
+from ._errors import cookie, exception_handlers, to_response
 from ._guards import provide_claims, provide_subject
 from ._middleware import TokenLifeMiddleware
-from ._routes import jwks_route, logout_route, pair_response, refresh_route
+from ._routes import jwks_route, logout_route, refresh_route
 
 
 class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
@@ -42,30 +43,34 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
     >>> app = Litestar([...], plugins=[plugin])
     """
 
-    __slots__ = ("_auth", "config")
+    __slots__ = ("_gate", "config")
 
     def __init__(self, config: TokenLifeConfig) -> None:
         self.config = config
-        self._auth = Authenticator(config)
+        self._gate = Gate(config.authority, config.web)
+
+    @property
+    def gate(self) -> Gate:
+        """The web layer this plugin translates (every rule it applies is there)."""
+        return self._gate
 
     # -- wiring -----------------------------------------------------------------
 
     def on_cli_init(self, cli: Group) -> None:
         """Register ``litestar tokens sessions|revoke|purge`` on the app's store."""
-        from ._cli import register
-
-        register(cli)
+        register(cli, lambda app: app.plugins.get(TokenLifePlugin).config.authority.store)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        config, auth = self.config, self._auth
+        config = self.config
         # The OpenAPI document and its UIs describe the API; they guard nothing.
         docs = [re.escape(path)] if (path := _docs_path(app_config)) else []
+        gate = self._gate = Gate(config.authority, config.web, also_exclude=docs)
         app_config.middleware.insert(
-            0, DefineMiddleware(TokenLifeMiddleware, authenticator=auth, also_exclude=docs)
+            0, DefineMiddleware(TokenLifeMiddleware, gate=gate, config=config)
         )
         # The application's own handlers win over ours.
         app_config.exception_handlers = {
-            **exception_handlers(auth.jar, config.realm),
+            **exception_handlers(gate),
             **app_config.exception_handlers,
         }
         app_config.dependencies.setdefault(
@@ -77,11 +82,11 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
         app_config.signature_namespace.setdefault("Claims", Claims)
         key = config.exclude_opt_key
         if config.refresh_path is not None:
-            app_config.route_handlers.append(refresh_route(auth, config.refresh_path, key))
+            app_config.route_handlers.append(refresh_route(gate, config.refresh_path, key))
         if config.logout_path is not None:
-            app_config.route_handlers.append(logout_route(auth, config.logout_path, key))
+            app_config.route_handlers.append(logout_route(gate, config.logout_path, key))
         if config.jwks_path is not None:
-            app_config.route_handlers.append(jwks_route(auth, config.jwks_path, key))
+            app_config.route_handlers.append(jwks_route(gate, config.jwks_path, key))
         if config.manage_store:
             app_config.lifespan.append(self._lifespan)
         if app_config.openapi_config is not None:
@@ -114,11 +119,11 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
         if cookies is not None:
             schemes[self.config.cookie_security_scheme_name] = SecurityScheme(
                 type="apiKey",
-                name=cookies.access_name,
+                name=cookies.access_cookie,
                 security_scheme_in="cookie",
                 description=(
                     "The access cookie set by login or refresh. Unsafe methods also need "
-                    f"the `{cookies.csrf_header}` header equal to the `{cookies.csrf_name}` "
+                    f"the `{cookies.csrf_header}` header equal to the `{cookies.csrf_cookie}` "
                     "cookie."
                 ),
             )
@@ -144,17 +149,27 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
         metadata: Mapping[str, str] | None = None,
         content: Any = None,
         status_code: int = 200,
-    ) -> Response[Any]:
+        request: Request[Any, Any, Any] | None = None,
+    ) -> Response[bytes]:
         """Start a session for an authenticated ``subject`` and answer with its tokens.
 
-        The body is the OAuth token response (or ``content``); in cookie mode
-        the response also sets the access, refresh and CSRF cookies, and the
-        session carries a CSRF value for double submit.
+        The body is the OAuth token response (or ``content``). In cookie mode
+        the response also sets the access, refresh and CSRF cookies — given
+        ``request``, only if it is a JSON request (which no cross-site form can
+        send); without it, the application vouches for the request.
         """
-        pair = await self.issue(
-            subject, scopes=scopes, claims=claims, fresh=fresh, metadata=metadata
+        facts = HttpRequest.from_asgi(request.scope) if request is not None else None
+        reply = await self._gate.login(
+            facts,
+            subject,
+            scopes=scopes,
+            claims=claims,
+            fresh=fresh,
+            metadata=metadata,
+            content=content,
+            status=status_code,
         )
-        return pair_response(self._auth, pair, content=content, status_code=status_code)
+        return to_response(reply)
 
     async def issue(
         self,
@@ -166,24 +181,17 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
         metadata: Mapping[str, str] | None = None,
     ) -> TokenPair:
         """Like :meth:`login` but returns the pair (with a CSRF value in cookie mode)."""
-        return await self.config.authority.issue(
-            subject,
-            scopes=scopes,
-            claims=claims,
-            fresh=fresh,
-            csrf=self.config.cookies is not None,
-            metadata=metadata,
+        return await self._gate.issue(
+            subject, scopes=scopes, claims=claims, fresh=fresh, metadata=metadata
         )
 
     def cookies_for(self, pair: TokenPair) -> list[Cookie]:
         """The cookies carrying ``pair`` (empty without cookie mode)."""
-        jar = self._auth.jar
-        return jar.issued(pair) if jar is not None else []
+        return [cookie(c) for c in self._gate.cookies_for(pair)]
 
     def clearing_cookies(self) -> list[Cookie]:
         """Cookies that delete ours, for an application's own logout response."""
-        jar = self._auth.jar
-        return jar.clearing() if jar is not None else []
+        return [cookie(c) for c in self._gate.clearing_cookies()]
 
 
 def _docs_path(app_config: AppConfig) -> str | None:
