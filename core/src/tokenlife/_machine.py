@@ -73,7 +73,7 @@ def session_state(session: SessionRecord) -> SessionState:
 
 
 def decide_refresh(snapshot: RefreshSnapshot, request: RefreshRequest) -> RefreshDecision:
-    """LIFECYCLE.md "Refresh", steps 1-6, on what the store just read."""
+    """docs/design/lifecycle.md#refresh, steps 1-6, on what the store just read."""
     record, session, now = snapshot.record, snapshot.session, request.now
     # 1. Unknown token, or a token whose claims disagree with the store.
     if (
