@@ -83,7 +83,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def imports(session: nox.Session) -> None:
-    """import-linter: the layering rules of ARCHITECTURE.md, enforced."""
+    """import-linter: the layering rules of docs/design/architecture.md, enforced."""
     _install_workspace(session, *_present_adapters())
     session.install(*_group("imports"))
     session.run("lint-imports")
