@@ -1,7 +1,7 @@
 """Who is asking: find the access token in a request, verify it, refresh it in-line.
 
 This is the one place that knows the order of token locations, the
-double-submit CSRF rule and LIFECYCLE.md's implicit refresh, so the
+double-submit CSRF rule and the implicit refresh of docs/design/lifecycle.md#cookies, so the
 middleware, the refresh and logout routes and the login helper cannot
 disagree about them. It reads raw ASGI headers and builds no Request
 object: this runs on every authenticated request.
@@ -204,7 +204,10 @@ class Authenticator:
     async def _refresh_in_line(
         self, refresh: str, csrf: str | None, unsafe: bool, keep: Claims | None
     ) -> tuple[Claims, RawCookies | None]:
-        """LIFECYCLE.md rules 1-6 for this request; its response will carry the new pair."""
+        """docs/design/lifecycle.md#refresh, rules 1-6, for this request.
+
+        Its response will carry the new pair.
+        """
         jar = self.jar
         assert jar is not None
         try:

@@ -25,7 +25,7 @@ _LOCATIONS = frozenset({"header", "cookie", "query"})
 
 @dataclass(frozen=True)
 class CookieConfig:
-    """Browser cookies, as LIFECYCLE.md "Cookies" prescribes.
+    """Browser cookies, as docs/design/lifecycle.md#cookies prescribes.
 
     The access and refresh cookies are ``HttpOnly``; the CSRF cookie is
     readable by the page's scripts, which echo it in ``csrf_header`` on
@@ -149,7 +149,7 @@ class TokenLifeConfig:
 
     @property
     def refresh_cookie_path(self) -> str:
-        """Where the browser sends the refresh cookie (LIFECYCLE.md "Cookies")."""
+        """Where the browser sends the refresh cookie (docs/design/lifecycle.md#cookies)."""
         cookies = self.cookies
         assert cookies is not None
         if cookies.implicit_refresh or self.refresh_path is None:

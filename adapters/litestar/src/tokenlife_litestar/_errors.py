@@ -1,6 +1,6 @@
 """The HTTP face of every failure: RFC 6750 / RFC 6749 codes, nothing more.
 
-LIFECYCLE.md "Errors and HTTP mapping": a client learns *that* its token
+docs/design/lifecycle.md#errors-and-http-mapping: a client learns *that* its token
 was refused (``invalid_token``) but never *why* (expired, reused, revoked,
 bad signature) — that goes to the ``tokenlife.litestar`` logger, where an
 operator can see it and an attacker cannot.
