@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import os
+import shlex
+import shutil
 from pathlib import Path
 
 import nox
@@ -14,6 +16,9 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 ADAPTERS = ["memory", "sqlite", "redis", "litestar"]
 #: Adapters a store-parametrized test run can use, by adapter name.
 STORE_ADAPTERS = ["memory", "sqlite", "redis"]
+#: Every distribution's folder; ``nox -s build`` writes their sdists and wheels to DIST.
+PACKAGES = ["core", *[f"adapters/{name}" for name in ADAPTERS], "cli"]
+DIST = ROOT / "build" / "dist"
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -28,6 +33,8 @@ nox.options.sessions = [
     "security",
     "cli",
     "docs",
+    "build",
+    "wheels",
 ]
 
 # Interpreters installed side by side (pyenv) are not all on PATH; find them.
@@ -84,7 +91,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def imports(session: nox.Session) -> None:
-    """import-linter: the layering rules of ARCHITECTURE.md, enforced."""
+    """import-linter: the layering rules of docs/design/architecture.md, enforced."""
     _install_workspace(session, *_present_adapters())
     session.install(*_group("imports"))
     session.run("lint-imports")
@@ -190,3 +197,29 @@ def docs(session: nox.Session) -> None:
     session.install(*_group("test"), *_groups_starting("docs"), *_groups_starting("adapter-"))
     session.run("pytest", "tests/docs", *session.posargs)
     session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Every package's sdist and wheel (the wheel built from the sdist), metadata checked."""
+    session.install(*_group("build"))
+    shutil.rmtree(DIST, ignore_errors=True)
+    installer = ["--installer", "uv"] if shutil.which("uv") else []
+    for package in [p for p in PACKAGES if (ROOT / p / "pyproject.toml").exists()]:
+        session.run("python", "-m", "build", *installer, "--outdir", str(DIST), package)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in DIST.iterdir()))
+
+
+@nox.session(requires=["build"], reuse_venv=False)
+def wheels(session: nox.Session) -> None:
+    """The built wheels in a fresh virtualenv (nothing editable), then the seed flow on them.
+
+    Installs with the command docs/installation.md gives, so the page stays exact.
+    """
+    page = (ROOT / "docs" / "installation.md").read_text(encoding="utf-8")
+    command = next(line for line in page.splitlines() if line.startswith("pip install build/"))
+    args = [m for arg in shlex.split(command)[2:] for m in sorted(glob.glob(arg)) or [arg]]
+    session.install(*args, *_group("demo"))
+    session.run("python", "tests/wheels.py", str(DIST))
+    session.run("tokenlife", "--help", silent=True)
+    session.run("python", "docs/examples/demo.py")

@@ -5,6 +5,7 @@ Also: ``--help`` for every subcommand, and the installed console script.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from tests import redis_servers
 from tests.cli import _tokens as tk
 from tests.cli._cli import tokenlife
+from tests.cli._targets import Target, sqlite_target
 
 COMMANDS = ("keygen", "inspect", "sessions", "revoke", "purge")
 
@@ -209,3 +211,25 @@ def test_redis_url_without_the_redis_extra() -> None:
         "tokenlife: error: redis:// stores need the tokenlife-redis package: "
         "pip install 'tokenlife-cli[redis]'\n"
     )
+
+
+def test_sqlite_urls_with_three_slashes_are_relative_and_four_absolute(tmp_path: Path) -> None:
+    target = sqlite_target(tmp_path / "tokens.db")
+    asyncio.run(_create(target))
+    absolute = target.url
+    assert absolute.startswith("sqlite:////")
+    assert tokenlife("sessions", "alice", "--store", absolute).code == 0
+    relative = tokenlife("sessions", "alice", "--store", "sqlite:///tokens.db", cwd=tmp_path)
+    assert relative.code == 0, relative.err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    missing = tokenlife("sessions", "alice", "--store", "sqlite:///tokens.db", cwd=elsewhere)
+    assert missing.code == 1
+    help_text = " ".join(tokenlife("sessions", "--help").out.split())
+    assert "relative to the working directory" in help_text
+    assert "sqlite:////abs/path.db" in help_text
+
+
+async def _create(target: Target) -> None:
+    async with target.open():
+        pass

@@ -1,4 +1,6 @@
-"""Reading a store back, and the LIFECYCLE.md invariants checked on what it holds.
+"""Reading a store back, and the invariants checked on what it holds.
+
+The invariants are those of docs/design/lifecycle.md#invariants.
 
 A :class:`Snapshot` is what the store answers for the sessions, refresh
 records and access tokens the model knows of (plus, after a refresh, the ids

@@ -4,7 +4,7 @@ One :class:`Driver` owns one blocking portal (an event loop in a thread), one
 fresh store opened through the backend registry, a frozen clock and
 sequential ids. :meth:`Driver.apply` performs an operation on both sides,
 asserts the outcome the model predicts, then reads the store back and checks
-every invariant of LIFECYCLE.md that applies (see :mod:`.checks`). It returns
+every invariant of docs/design/lifecycle.md#invariants that applies (see :mod:`.checks`). It returns
 the operation's trace entry (its outcome class, for invariant 12).
 """
 

@@ -1,4 +1,4 @@
-"""A reference model of the token lifecycle, re-derived from LIFECYCLE.md.
+"""A reference model of the token lifecycle, re-derived from docs/design/lifecycle.md.
 
 Plain Python and deliberately naive: dictionaries, no atomicity, no store
 protocol, nothing imported from ``tokenlife`` (in particular not
@@ -265,7 +265,7 @@ class Model:
     # -- verify (strict) ---------------------------------------------------------------
 
     def verify(self, jti: str) -> str:
-        """LIFECYCLE.md "Verify (access)"; never changes anything."""
+        """docs/design/lifecycle.md#verify; never changes anything."""
         token = self.access[jti]
         if self.token_expired(token.exp):
             return EXPIRED
@@ -287,7 +287,7 @@ class Model:
     # -- refresh ------------------------------------------------------------------------
 
     def decide_refresh(self, jti: str, *, sid: str, subject: str, exp_claim: float) -> Decision:
-        """LIFECYCLE.md "Refresh", preamble and steps 1-6, for a well-signed token."""
+        """docs/design/lifecycle.md#refresh, preamble and steps 1-6, for a well-signed token."""
         if self.token_expired(exp_claim):
             return Decision("expired")
         record = self.refresh.get(jti)

@@ -123,7 +123,7 @@ class Forged:
 @dataclass(frozen=True)
 class Doctored:
     """A refresh token correctly signed but naming another ``sid`` or ``sub``
-    than its record: LIFECYCLE.md Refresh step 1 must refuse it untouched."""
+    than its record: docs/design/lifecycle.md#refresh step 1 must refuse it untouched."""
 
     index: int
     claim: Literal["sid", "sub"]

@@ -1,4 +1,4 @@
-"""Hand-written operation sequences with the trace LIFECYCLE.md predicts for them.
+"""Hand-written operation sequences with the trace docs/design/lifecycle.md predicts for them.
 
 They pin the reference model itself to the design document (the stateful test
 only checks stores against the model), and they are the first sequences the

@@ -24,9 +24,9 @@ KEYS = KeySet.from_secret(b"findings-tests-secret-of-32-bytes!!")
 async def test_a_refresh_supersedes_an_access_token_from_earlier_in_the_same_second(
     store: Store,
 ) -> None:
-    # LIFECYCLE.md, Refresh: "After a refresh, access tokens issued earlier in the
-    # same session stop working once the grace window has passed (access_floor),
-    # so a refresh never leaves a trail of valid access tokens."
+    # docs/design/lifecycle.md#refresh: "access tokens issued earlier in the session stop
+    # working once `grace` has passed, so a refresh never leaves a trail of valid
+    # access tokens."
     clock = FrozenClock(1_800_000_000.25)
     auth = TokenAuthority(
         store, keys=KEYS, policy=Policy(access_ttl=60, grace=10), clock=clock, ids=SequentialIds()
@@ -46,10 +46,11 @@ async def test_a_refresh_supersedes_an_access_token_from_earlier_in_the_same_sec
 async def test_records_do_not_vanish_on_the_store_servers_clock(
     backend: backends.Backend, store: Store, request: pytest.FixtureRequest
 ) -> None:
-    # ARCHITECTURE.md: "Stores never read a clock: now is passed in." LIFECYCLE.md:
-    # "EXPIRED is derived from now, never stored, so correctness never depends on
-    # a sweeper." Here the application's clock runs 35 minutes behind the
-    # store's host; a session with ten seconds left must still refresh.
+    # docs/design/architecture.md#layers-and-what-each-may-touch: "Stores never read a clock".
+    # docs/design/lifecycle.md#what-the-store-keeps: "Expiry is derived from `now`, never
+    # stored, so correctness never depends on a sweeper." Here the application's
+    # clock runs 35 minutes behind the store's host; a session with ten seconds
+    # left must still refresh.
     policy = Policy(access_ttl=60, refresh_ttl=1800, session_ttl=1800)
     retention = 300.0  # RedisStore's default; the other stores keep records until purge
     started = time.time()

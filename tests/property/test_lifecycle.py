@@ -1,10 +1,12 @@
-"""The lifecycle, against a reference model, on every store (LIFECYCLE.md invariants 1-12).
+"""The lifecycle, against a reference model, on every store.
+
+Invariants 1-12 of docs/design/lifecycle.md#invariants:
 
 * ``test_lifecycle_machine``: a Hypothesis ``RuleBasedStateMachine`` per store
   backend (the ``backend`` fixture of tests/conftest.py: unavailable stores
   skip, or fail under ``TOKENLIFE_REQUIRE_SERVICES=1``).
 * ``test_scenario``: hand-written sequences with their expected traces, which
-  pin the reference model itself to LIFECYCLE.md.
+  pin the reference model itself to docs/design/lifecycle.md.
 * ``test_every_store_gives_the_same_trace``: invariant 12 across stores, on
   seeded generated sequences run against all available backends.
 

@@ -1,4 +1,4 @@
-"""The lifecycle through TokenAuthority, on every store (LIFECYCLE.md, end to end)."""
+"""The lifecycle through TokenAuthority, on every store (docs/design/lifecycle.md, end to end)."""
 
 from __future__ import annotations
 

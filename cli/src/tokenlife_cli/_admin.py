@@ -19,7 +19,7 @@ from tokenlife import KeySet, Policy, SessionRecord, Store, StoreError, TokenAut
 
 from . import _clock, _purgecount
 from ._errors import CliError
-from ._output import Progress, Result, plural, table
+from ._output import Progress, Result, escape, plural, table
 from ._stores import StoreURL, open_store
 
 T = TypeVar("T")
@@ -143,11 +143,14 @@ async def revoke_session(spec: StoreURL, sid: str, reason: str | None) -> Result
         "revoked_reason": after.revoked_reason,
     }
     if changed:
-        text = f"Revoked session {sid!r} of {after.subject!r} ({after.revoked_reason})."
+        text = (
+            f"Revoked session {sid!r} of {after.subject!r} ({escape(after.revoked_reason or '')})."
+        )
     else:
         text = (
             f"Session {sid!r} of {after.subject!r} was already revoked "
-            f"{_clock.when(revoked_at, now)} ({after.revoked_reason}); nothing changed."
+            f"{_clock.when(revoked_at, now)} ({escape(after.revoked_reason or '')}); "
+            "nothing changed."
         )
     return Result(data, text)
 

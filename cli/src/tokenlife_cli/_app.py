@@ -19,7 +19,7 @@ from tokenlife import Store
 
 from . import _admin, _inspect, _keyfile, _keygen, _parser, _stores
 from ._errors import EXIT_RUNTIME, CliError
-from ._output import Result
+from ._output import Result, escape
 
 DEBUG_ENV = "TOKENLIFE_DEBUG"
 
@@ -60,7 +60,8 @@ def _run(args: argparse.Namespace, store: Store | None = None) -> Result:
 
 
 def _fail(message: str) -> None:
-    line = " ".join(message.split())  # one line, whatever the message held
+    # One line, whatever the message held, and nothing a terminal would act on.
+    line = escape(" ".join(message.split()), backslash=False)
     sys.stderr.write(f"tokenlife: error: {line}\n")
     sys.stderr.flush()
 

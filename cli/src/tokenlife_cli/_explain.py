@@ -16,7 +16,7 @@ from tokenlife import ACCESS_TYP, REFRESH_TYP, Key, KeySet, TokenError
 
 from ._clock import iso, span, when
 
-#: Token kinds by JOSE ``typ`` (LIFECYCLE.md).
+#: Token kinds by JOSE ``typ`` (docs/design/lifecycle.md#tokens).
 KINDS: Final = {ACCESS_TYP: "access", REFRESH_TYP: "refresh"}
 
 #: Algorithms one key can plausibly be meant for: a hint to pass ``--alg``

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any, Final
@@ -20,6 +21,7 @@ from tokenlife import (
     REFRESH_TYP,
     Codec,
     ConfigurationError,
+    MalformedTokenError,
     TokenError,
     peek_claims,
     peek_header,
@@ -28,7 +30,7 @@ from tokenlife import (
 from . import _clock, _keyfile
 from ._errors import EXIT_OK, EXIT_REJECTED, CliError, UsageError
 from ._explain import KINDS, Expectations, explain
-from ._output import Result
+from ._output import Result, escape
 
 #: The claims ``TokenAuthority`` requires of both token kinds.
 REQUIRED: Final = ACCESS_REQUIRED_CLAIMS
@@ -83,6 +85,38 @@ def _peek(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Tok
     return header, claims, problem
 
 
+#: Why a member that parsed is still refused: no JSON text means these values.
+HOSTILE: Final = (
+    "the {part} holds a value JSON cannot carry (NaN, Infinity, a number out of "
+    "range, or a lone surrogate)"
+)
+
+
+def _is_hostile(value: object, depth: int = 0) -> bool:
+    """A non-finite number or a lone surrogate anywhere in a parsed member."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str):
+        return any(0xD800 <= ord(char) <= 0xDFFF for char in value)
+    if isinstance(value, dict):
+        return any(_is_hostile(k, depth + 1) or _is_hostile(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_is_hostile(item, depth + 1) for item in value)
+    return False
+
+
+def _refuse_hostile(
+    header: dict[str, Any] | None, claims: dict[str, Any] | None, problem: TokenError | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, TokenError | None]:
+    """Drop a member holding a value no JSON text means; the token is then malformed."""
+    if _is_hostile(header):
+        header, problem = None, MalformedTokenError(HOSTILE.format(part="header"))
+    if _is_hostile(claims):
+        claims = None
+        problem = problem or MalformedTokenError(HOSTILE.format(part="payload"))
+    return header, claims, problem
+
+
 def _last_wins(token: str) -> dict[str, Any] | None:
     try:
         payload = base64.urlsafe_b64decode(token.split(".")[1] + "==")
@@ -107,7 +141,9 @@ def _audience(options: InspectOptions, claims: dict[str, Any] | None) -> tuple[s
 def run(options: InspectOptions) -> Result:
     now = _clock.now()
     token = read_token(options.token)
-    header, claims, problem = _peek(token)
+    peeked = _peek(token)
+    header, claims, problem = _refuse_hostile(*peeked)
+    hostile = problem if problem is not peeked[2] else None
     loaded = _keyfile.load(options.keys, (header or {}).get("kid"))
     typ = TYPES[options.kind] if options.kind else (header or {}).get("typ")
     typ = typ if typ in KINDS else ACCESS_TYP
@@ -122,7 +158,10 @@ def run(options: InspectOptions) -> Result:
         "issuer_checked": options.issuer is not None,
         "audience_checked": options.audience is not None,
     }
-    if loaded is not None:
+    if loaded is not None and hostile is not None:
+        explanation = f"malformed: {hostile.message}"
+        verification.update(valid=False, code=hostile.code, explanation=explanation)
+    elif loaded is not None:
         audience = _audience(options, claims)
         expect = Expectations(
             typ=typ,
@@ -174,14 +213,14 @@ def _section(title: str, members: dict[str, Any] | None, now: float) -> list[str
     if members is None:
         return [f"{title}: (cannot be decoded)"]
     lines = [f"{title}:"]
-    width = max((len(name) for name in members), default=0)
+    width = max((len(escape(name)) for name in members), default=0)
     for name, value in members.items():
         text = _value(value)
         if name in TIME_CLAIMS and isinstance(value, (int, float)) and not isinstance(value, bool):
             text += f"  {_clock.when(float(value), now)}"
         elif name == "typ" and isinstance(value, str) and value in KINDS:
             text += f"  ({KINDS[value]} token)"
-        lines.append(f"  {name.ljust(width)}  {text}")
+        lines.append(f"  {escape(name).ljust(width)}  {escape(text)}")
     return lines
 
 
@@ -203,7 +242,8 @@ def render(data: dict[str, Any], now: float) -> str:
             "",
         ]
     if result["valid"] is False:
-        lines.append(f"INVALID: {result['explanation']}  [{result['code']}]")
+        explanation = escape(str(result["explanation"]), backslash=False)
+        lines.append(f"INVALID: {explanation}  [{result['code']}]")
     elif result["valid"]:
         exp = data["times"].get("exp")
         until = f", expires {exp['relative']}" if exp else ""

@@ -9,9 +9,10 @@ interface; the text is for people and may change.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from ._errors import EXIT_OK
 
@@ -26,13 +27,60 @@ class Result:
 
     def write(self, stream: TextIO, *, as_json: bool) -> None:
         if as_json:
-            stream.write(json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+            # ASCII-only: a value's control or bidi characters reach the
+            # terminal as \u escapes, and a lone surrogate cannot break the write.
+            stream.write(json.dumps(self.data, indent=2, ensure_ascii=True) + "\n")
         elif self.text:
-            stream.write(self.text if self.text.endswith("\n") else self.text + "\n")
+            text = self.text if self.text.endswith("\n") else self.text + "\n"
+            stream.write(escape(text, keep_newlines=True, backslash=False))
+
+
+#: Categories a terminal acts on or hides: controls (C0, DEL, C1, so ESC/CSI/
+#: OSC), format characters (bidi overrides, zero-width marks), surrogates and
+#: line or paragraph separators.
+_UNSAFE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+_NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape(value: str, *, keep_newlines: bool = False, backslash: bool = True) -> str:
+    """``value`` with everything a terminal would act on shown as ``\\xNN``/``\\uNNNN``.
+
+    Used on every value the command did not write itself (a token's header and
+    claims, a store's subjects and metadata), so a forged claim cannot draw a
+    fake report, hide a line, retitle the window or reorder text. With
+    ``backslash`` a literal backslash is doubled, so an escape in the output is
+    never ambiguous with one the value spelled out.
+    """
+    out: list[str] = []
+    for char in value:
+        if char == "\\" and backslash:
+            out.append("\\\\")
+        elif char == "\n" and keep_newlines:
+            out.append(char)
+        elif unicodedata.category(char) in _UNSAFE:
+            out.append(_escaped(char))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain left-aligned table: no box drawing, so it survives ``grep`` and ``cut``."""
+    """A plain left-aligned table: no box drawing, so it survives ``grep`` and ``cut``.
+
+    Cells are escaped (see :func:`escape`): a cell can never break its row.
+    """
+    rows = [[escape(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -99,4 +147,4 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ("Progress", "Result", "plural", "table")
+__all__ = ("Progress", "Result", "escape", "plural", "table")

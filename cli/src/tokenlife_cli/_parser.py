@@ -98,7 +98,10 @@ def build(*, prog: str = "tokenlife", store_given: bool = False) -> argparse.Arg
     if not store_given:
         _keygen(command)
         _inspect(command)
-    store_help = f"the store: {EXAMPLES}; Redis takes ?prefix=P for a key prefix"
+    store_help = (
+        f"the store: {EXAMPLES} (three slashes: relative to the working directory; "
+        "four: absolute); Redis takes ?prefix=P for a key prefix"
+    )
     store_help = "" if store_given else store_help
     _sessions(command, store_help)
     _revoke(command, store_help)
@@ -187,7 +190,7 @@ def _sessions(command: _Command, store_help: str) -> None:
         "sessions",
         "List a subject's sessions: created, last refresh, expiry, revocation and reason.",
         "examples:\n"
-        "  tokenlife sessions alice --store sqlite:///var/lib/app/tokens.db\n"
+        "  tokenlife sessions alice --store sqlite:////var/lib/app/tokens.db\n"
         "  tokenlife sessions alice --store redis://localhost:6379/0 --active --json",
     )
     sub.add_argument("subject", metavar="SUBJECT", help="the subject ('sub') to list")

@@ -2,7 +2,7 @@
 
 The Store protocol has ``purge`` but no "count what purge would take", so
 the count is made here, per backend, read-only, with the exact conditions the
-stores' own purge uses (LIFECYCLE.md; ``PurgeRequest``):
+stores' own purge uses (docs/design/lifecycle.md#purge; ``PurgeRequest``):
 
 - SQLite: a second, read-only connection (``mode=ro``) to the file and four
   ``COUNT(*)`` queries on the indexed expiry columns. Nothing is written; the

@@ -73,7 +73,7 @@ def session_state(session: SessionRecord) -> SessionState:
 
 
 def decide_refresh(snapshot: RefreshSnapshot, request: RefreshRequest) -> RefreshDecision:
-    """LIFECYCLE.md "Refresh", steps 1-6, on what the store just read."""
+    """docs/design/lifecycle.md#refresh, steps 1-6, on what the store just read."""
     record, session, now = snapshot.record, snapshot.session, request.now
     # 1. Unknown token, or a token whose claims disagree with the store.
     if (
@@ -167,7 +167,7 @@ def in_window(elapsed: float, width: float, *, closed: bool = False) -> bool:
 
     Time only moves forward in the rules: a negative elapsed time (a clock
     that stepped back) is never inside any window. ``closed`` includes the
-    far edge itself (the grace of a replay, ``<=`` in LIFECYCLE.md).
+    far edge itself (the grace of a replay, ``<=`` in docs/design/lifecycle.md#refresh).
     """
     return 0.0 <= elapsed <= width if closed else 0.0 <= elapsed < width
 

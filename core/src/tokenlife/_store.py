@@ -146,7 +146,7 @@ class AccessStatus(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class PurgeRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """What may go: every record is useless after these points (see LIFECYCLE.md)."""
+    """What may go: every record is useless after these points (docs/design/lifecycle.md#purge)."""
 
     #: Sessions (and their refresh records) with ``expires_at <= sessions_before``.
     sessions_before: float

@@ -99,7 +99,7 @@ async def test_errors_are_store_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
         SQLiteStore(":memory:")
     store = SQLiteStore(tmp_path / "db")
-    with pytest.raises(StoreError, match="not opened"):
+    with pytest.raises(StoreError, match="not open yet"):
         await store.session("s1")
     async with store:
         pass

@@ -77,7 +77,7 @@ class TokenLifeConfig:
 
     @property
     def refresh_cookie_path(self) -> str:
-        """Where the browser sends the refresh cookie (LIFECYCLE.md "Cookies")."""
+        """Where the browser sends the refresh cookie (docs/design/lifecycle.md#cookies)."""
         return self.web.refresh_cookie_path
 
 

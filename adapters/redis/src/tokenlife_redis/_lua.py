@@ -6,7 +6,7 @@ in other slots (the subject index, a denial, a purge queue); a standalone
 server accepts those, so there one lifecycle operation is still one script.
 
 ``REFRESH`` is :func:`tokenlife._machine.decide_refresh` transcribed rule by
-rule (the step numbers match LIFECYCLE.md). It returns the snapshot it
+rule (the step numbers match docs/design/lifecycle.md#refresh). It returns the snapshot it
 decided on, so the Python side re-runs the real ``decide_refresh`` on exactly
 that snapshot and refuses to go on if the two ever disagree.
 

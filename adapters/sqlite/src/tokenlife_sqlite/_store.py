@@ -205,7 +205,12 @@ class SQLiteStore:
 
     def _ready(self) -> Batcher:
         if self._closed or self._batcher is None:
-            raise StoreError("the sqlite store is closed" if self._closed else "not opened yet")
+            if self._closed:
+                raise StoreError("the sqlite store is closed")
+            raise StoreError(
+                "the SQLiteStore is not open yet: use `async with SQLiteStore(path) as store:` "
+                "or `await store.open()` first"
+            )
         return self._batcher
 
     # -- writes -------------------------------------------------------------------------
