@@ -4,8 +4,8 @@ An adapter states a request as :class:`HttpRequest` (method, path, raw
 header pairs, query, body), asks a :class:`Gate` to authenticate it or to
 answer a refresh, login or logout route, and sends back the :class:`Reply`
 (status, headers, JSON body, :class:`SetCookie` values) or the
-:class:`Refusal` it was given. Every rule of LIFECYCLE.md "Errors and HTTP
-mapping" and "Cookies" lives here once: token locations, anchored excludes,
+:class:`Refusal` it was given. Every rule of docs/design/lifecycle.md#errors-and-http-mapping
+and #cookies lives here once: token locations, anchored excludes,
 session-bound CSRF, implicit refresh, RFC 6750 / RFC 6749 errors, 503 on a
 store outage. Nothing here reads a socket or imports a framework.
 """

@@ -26,7 +26,7 @@ DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
 
 @dataclass(frozen=True)
 class CookieConfig:
-    """Browser cookies, as LIFECYCLE.md "Cookies" prescribes.
+    """Browser cookies, as docs/design/lifecycle.md#cookies prescribes.
 
     The access and refresh cookies are ``HttpOnly``; the CSRF cookie is
     readable by the page's scripts, which echo it in ``csrf_header`` on
@@ -159,7 +159,7 @@ class WebConfig:
 
     @property
     def refresh_cookie_path(self) -> str:
-        """Where the browser sends the refresh cookie (LIFECYCLE.md "Cookies")."""
+        """Where the browser sends the refresh cookie (docs/design/lifecycle.md#cookies)."""
         cookies = self.cookies
         if cookies is None or cookies.implicit_refresh or self.refresh_path is None:
             return cookies.path if cookies is not None else "/"

@@ -35,7 +35,7 @@ class Authenticated(msgspec.Struct, frozen=True):
 
 
 class Gate(Routes):
-    """The HTTP rules of LIFECYCLE.md over one :class:`TokenAuthority`, framework-free.
+    """The HTTP rules of docs/design/lifecycle.md over one :class:`TokenAuthority`, framework-free.
 
     ``Gate(authority, config, *, also_exclude=())``: ``also_exclude`` adds
     path patterns an adapter knows of (its OpenAPI document's route).
@@ -130,7 +130,7 @@ class Gate(Routes):
         return await self._refresh_in_line(refresh, keep=None)
 
     async def _refresh_in_line(self, refresh: str, keep: Claims | None) -> Authenticated:
-        """LIFECYCLE.md rules 1-6 for this request; its response will carry the new pair."""
+        """docs/design/lifecycle.md#refresh rules 1-6 for this request; its response will carry the new pair."""
         jar = self.jar
         assert jar is not None
         try:

@@ -1,6 +1,6 @@
 """The HTTP face of every outcome: RFC 6750 / RFC 6749 codes, nothing more.
 
-LIFECYCLE.md "Errors and HTTP mapping": a client learns *that* a request
+docs/design/lifecycle.md#errors-and-http-mapping: a client learns *that* a request
 was refused (``invalid_token``, ``invalid_request``) but never *why*
 (expired, reused, revoked, bad signature) — :attr:`Refusal.reason` is for
 logs, where an operator can see it and an attacker cannot. The 400-vs-401
