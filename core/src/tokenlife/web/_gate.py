@@ -130,7 +130,8 @@ class Gate(Routes):
         return await self._refresh_in_line(refresh, keep=None)
 
     async def _refresh_in_line(self, refresh: str, keep: Claims | None) -> Authenticated:
-        """docs/design/lifecycle.md#refresh rules 1-6 for this request; its response will carry the new pair."""
+        """docs/design/lifecycle.md#refresh rules 1-6 for this request; its
+        response will carry the new pair."""
         jar = self.jar
         assert jar is not None
         try:
