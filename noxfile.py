@@ -220,6 +220,8 @@ def wheels(session: nox.Session) -> None:
     command = next(line for line in page.splitlines() if line.startswith("pip install build/"))
     args = [m for arg in shlex.split(command)[2:] for m in sorted(glob.glob(arg)) or [arg]]
     session.install(*args, *_group("demo"))
-    session.run("python", "tests/wheels.py", str(DIST))
+    # -P: the script's folder is not put on sys.path (tests/http would shadow
+    # the standard library's http).
+    session.run("python", "-P", "tests/wheels.py", str(DIST))
     session.run("tokenlife", "--help", silent=True)
     session.run("python", "docs/examples/demo.py")
