@@ -11,6 +11,9 @@ Settings come from the environment:
 - ``TOKENLIFE_GRACE``: refresh grace window in seconds (default 10).
 - ``TOKENLIFE_SECURE_COOKIES``: ``1`` (default) marks cookies ``Secure``;
   ``0`` for plain-http local use.
+- ``TOKENLIFE_METRICS``: ``1`` records the lifecycle as OpenTelemetry metrics
+  and serves them at ``GET /metrics`` for Prometheus (needs
+  ``tokenlife[prometheus]``); unset or ``0``: no metrics, no route.
 
 Routes: ``POST /login`` (a JSON body; test/test, or admin/admin with scope ``admin``),
 ``POST /refresh``, ``POST /logout``, ``GET /protected``, ``POST /protected``
@@ -93,8 +96,11 @@ def create_app(
     grace: float | None = None,
     secure_cookies: bool | None = None,
     clock: Callable[[], float] | None = None,
+    metrics: bool | None = None,
 ) -> Litestar:
     """The seed app; every argument left out comes from the environment."""
+    if metrics is None:
+        metrics = os.environ.get("TOKENLIFE_METRICS", "0") == "1"
     if secure_cookies is None:
         secure_cookies = os.environ.get("TOKENLIFE_SECURE_COOKIES", "1") != "0"
     policy = Policy(
@@ -158,11 +164,28 @@ def create_app(
     async def fresh(subject: AuthSubject) -> dict[str, str]:
         return {"message": f"hello {subject}, your token comes straight from a login"}
 
+    routes: list[Any] = [login, protected, protected_post, whoami, admin, fresh]
+    if metrics:
+        routes.append(_metrics_route(authority))
     return Litestar(
-        [login, protected, protected_post, whoami, admin, fresh],
+        routes,
         plugins=[plugin],
         openapi_config=OpenAPIConfig(title="tokenlife seed app", version="0.1.0"),
     )
+
+
+def _metrics_route(authority: TokenAuthority) -> Any:
+    """``GET /metrics``: the lifecycle counters, in the format the scraper asks for."""
+    from tokenlife.otel import prometheus
+
+    installed = prometheus.install(authority)
+
+    @get("/metrics", exclude_from_auth=True, security=[{}], include_in_schema=False)
+    async def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
+        page = installed.render(request.headers.get("accept"))
+        return Response(page.body, media_type=page.content_type)
+
+    return scrape
 
 
 app = create_app()
