@@ -11,7 +11,9 @@ from ._errors import (
     ConfigurationError,
     ExpiredTokenError,
     IllegalTransitionError,
+    JWKSError,
     KeyConfigError,
+    KeySetUnavailableError,
     MalformedTokenError,
     NotYetValidError,
     PolicyError,
@@ -27,9 +29,12 @@ from ._errors import (
     UnknownTokenError,
     UnsupportedHeaderError,
 )
+from ._jwks import RemoteKeyPolicy
 from ._keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, Key, KeySet
 from ._policy import MAX_GRACE, Policy
+from ._remote import RemoteKeyState
 from ._store import RefreshRecord, RefreshState, SessionRecord, Store
+from ._verifier import AccessVerifier
 
 __version__ = "0.1.0"
 
@@ -43,6 +48,7 @@ __all__ = (
     "REFRESH_TYP",
     "RESERVED_CLAIMS",
     "SUPPORTED_ALGORITHMS",
+    "AccessVerifier",
     "AlgorithmError",
     "ClaimError",
     "Claims",
@@ -50,15 +56,19 @@ __all__ = (
     "ConfigurationError",
     "ExpiredTokenError",
     "IllegalTransitionError",
+    "JWKSError",
     "Key",
     "KeyConfigError",
     "KeySet",
+    "KeySetUnavailableError",
     "MalformedTokenError",
     "NotYetValidError",
     "Policy",
     "PolicyError",
     "RefreshRecord",
     "RefreshState",
+    "RemoteKeyPolicy",
+    "RemoteKeyState",
     "ReuseDetectedError",
     "RevokedTokenError",
     "SecurityEvent",
