@@ -71,8 +71,12 @@ class RemoteKeyPolicy(msgspec.Struct, frozen=True, kw_only=True):
     max_keys: int = 64
 
     def __post_init__(self) -> None:
-        algorithms = self.algorithms
-        if isinstance(algorithms, str) or not algorithms:
+        algorithms: object = self.algorithms  # callers may pass any sequence, or a str
+        if (
+            isinstance(algorithms, str)
+            or not isinstance(algorithms, (tuple, list))
+            or not algorithms
+        ):
             raise ConfigurationError("algorithms must be a non-empty sequence of names")
         algorithms = tuple(algorithms)
         refused = [a for a in algorithms if a not in ASYMMETRIC_ALGORITHMS]

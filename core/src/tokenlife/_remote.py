@@ -68,14 +68,14 @@ class RemoteKeyState:
 
     __slots__ = (
         "_failed",
-        "_fresh_until",
         "_in_flight",
-        "_keys",
         "_last_attempt",
         "_last_error",
         "_stale_until",
         "fetches",
+        "fresh_until",
         "generation",
+        "keys",
         "policy",
     )
 
@@ -83,8 +83,10 @@ class RemoteKeyState:
         if not isinstance(policy, RemoteKeyPolicy):
             raise TypeError("RemoteKeyState needs a RemoteKeyPolicy")
         self.policy = policy
-        self._keys = keys
-        self._fresh_until = _NEVER
+        #: The last good key set, fresh or not (read it; only reports change it).
+        self.keys = keys
+        #: Until when ``keys`` are fresh: a hot path compares ``now`` with it directly.
+        self.fresh_until = _NEVER
         self._stale_until = _NEVER
         self._last_attempt = _NEVER
         self._failed = False
@@ -95,13 +97,8 @@ class RemoteKeyState:
         self.generation = 0
 
     def __repr__(self) -> str:
-        kids = [k.kid for k in self._keys.keys] if self._keys is not None else None
+        kids = [k.kid for k in self.keys.keys] if self.keys is not None else None
         return f"RemoteKeyState(kids={kids}, generation={self.generation})"
-
-    @property
-    def keys(self) -> KeySet | None:
-        """The last good key set, fresh or not."""
-        return self._keys
 
     @property
     def in_flight(self) -> bool:
@@ -114,13 +111,13 @@ class RemoteKeyState:
 
     def fresh_keys(self, now: float) -> KeySet | None:
         """The key set if it is fresh: the fast path, one comparison."""
-        return self._keys if now < self._fresh_until else None
+        return self.keys if now < self.fresh_until else None
 
     def decide(self, kid: str | None, now: float) -> Decision:
         """What to do about a token naming ``kid`` (``None``: the token names none)."""
-        keys = self._keys
+        keys = self.keys
         known = keys is not None and keys.get(kid) is not None
-        if known and now < self._fresh_until:
+        if known and now < self.fresh_until:
             return UseKeys(keys)  # type: ignore[arg-type]  # known implies keys
         if self._in_flight:
             if known and now < self._stale_until:
@@ -135,7 +132,7 @@ class RemoteKeyState:
             cause = f": {self._last_error}" if self._last_error else ""
             return Refuse(KeySetUnavailableError(f"no usable keys from the issuer{cause}"))
         if known:
-            return UseKeys(keys, stale=True)  # type: ignore[arg-type]
+            return UseKeys(keys, stale=True)
         return Refuse(
             UnknownKeyError("no key matches the token's 'kid' (the key set was fetched recently)")
         )
@@ -143,7 +140,7 @@ class RemoteKeyState:
     def _gap(self, now: float) -> float:
         """How long after the last attempt the next fetch may start."""
         retry = self.policy.retry_interval if self._failed else 0.0
-        if self._keys is None or now >= self._fresh_until:
+        if self.keys is None or now >= self.fresh_until:
             return retry  # none yet, or expired: the max-age floor spaced the fetches
         return max(self.policy.min_interval, retry)  # fresh, and the kid is unknown
 
@@ -162,14 +159,14 @@ class RemoteKeyState:
         except JWKSError as exc:
             self._fail(exc.message)
             return None
-        if self._keys is None or not same_keys(self._keys, keys):
-            self._keys = keys
+        if self.keys is None or not same_keys(self.keys, keys):
+            self.keys = keys
             self.generation += 1
-        self._fresh_until = now + self.policy.max_age(cache_control, age)
-        self._stale_until = self._fresh_until + self.policy.stale_window
+        self.fresh_until = now + self.policy.max_age(cache_control, age)
+        self._stale_until = self.fresh_until + self.policy.stale_window
         self._failed = False
         self._last_error = None
-        return self._keys
+        return self.keys
 
     def failed(self, reason: str, *, now: float) -> None:
         """Report a fetch that got no document (network error, timeout, non-200 status)."""
