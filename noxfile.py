@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-ADAPTERS = ["memory", "sqlite", "redis", "litestar"]
+ADAPTERS = ["memory", "sqlite", "redis", "litestar", "jwks"]
 #: Adapters a store-parametrized test run can use, by adapter name.
 STORE_ADAPTERS = ["memory", "sqlite", "redis"]
 #: Every distribution's folder; ``nox -s build`` writes their sdists and wheels to DIST.
@@ -131,7 +131,11 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     if adapter not in _present_adapters():
         session.skip(f"adapters/{adapter} does not exist yet")
     # The plugin's tests and seed app run on real stores, so install those too.
-    extra = [a for a in ("memory", "sqlite") if adapter == "litestar" and a in _present_adapters()]
+    extra = [
+        a
+        for a in ("memory", "sqlite")
+        if adapter in ("litestar", "jwks") and a in _present_adapters()
+    ]
     _install_workspace(session, adapter, *extra)
     if adapter == "litestar" and (ROOT / "cli" / "pyproject.toml").exists():
         session.install("-e", "cli")  # `litestar tokens` runs the tokenlife command's operations

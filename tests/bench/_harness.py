@@ -55,6 +55,15 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A claim about behaviour rather than speed, run once: ``run`` returns
+    what it measured (as shown in the report) and whether the claim held."""
+
+    claim: str
+    run: Callable[[], Awaitable[tuple[str, bool]]]
+
+
+@dataclass(frozen=True)
 class Group:
     """Contenders doing the same work, compared with ``baseline``."""
 
@@ -66,6 +75,8 @@ class Group:
     teardown: Hook | None = None
     #: Distributions whose versions the report should name.
     packages: Sequence[str] = ()
+    #: Behaviour the group's setup makes measurable (fetch counts, time to recover, ...).
+    checks: Sequence[Check] = ()
 
     def __post_init__(self) -> None:
         if self.baseline not in self.contenders:
@@ -107,9 +118,14 @@ class TargetResult:
     at_least: float
     measured: float
     passed: bool
+    #: For a :class:`Check`: its claim and what it measured, in words.
+    claim: str | None = None
+    shown: str = ""
 
     def line(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
+        if self.claim is not None:
+            return f"target: {self.claim} — measured {self.shown} — {verdict}"
         return (
             f"target: {self.contender} ≥ {self.at_least:g}{TIMES} {self.vs} — "
             f"measured {self.measured:.2f}{TIMES} — {verdict}"
@@ -191,6 +207,11 @@ async def measure(group: Group, settings: Settings, module: str = "") -> GroupRe
                 n = batches[name]
                 elapsed = await _time_batch(group.contenders[name], kinds[name], n)
                 per_op[name].append(elapsed / n)
+        for check in group.checks:
+            shown, passed = await check.run()
+            result.targets.append(
+                TargetResult("", "", 0.0, 0.0, passed, claim=check.claim, shown=shown)
+            )
     finally:
         if group.teardown is not None:
             await group.teardown()
@@ -260,6 +281,7 @@ __all__ = (
     "FULL",
     "QUICK",
     "TIMES",
+    "Check",
     "ContenderResult",
     "Group",
     "GroupResult",

@@ -12,6 +12,13 @@ Contenders, each used through its documented API with the same claims:
 - AuthX: ``AuthX.verify_token`` / ``AuthX.create_access_token`` configured
   through ``AuthXConfig`` (keys are ``str`` there too). It has no EdDSA.
 
+- oxyjwt (Rust bindings), through its fast API: ``oxyjwt._oxyjwt.decode``
+  with a prepared ``DecodingKey`` and the same checks (when installed).
+- The floors: what the signature alone costs, with no parsing at all —
+  ``hmac.digest`` + ``compare_digest`` for HS256, ``cryptography``'s
+  ``verify`` on the public key for the others (signature pre-decoded, and
+  for ES256 pre-converted to DER).
+
 Every verifier checks the very same token (minted by tokenlife, so its
 header carries ``kid`` and ``typ``); Litestar and AuthX cannot be told to
 require ``jti``/``iat``, so they check what they can: signature, ``exp``,
@@ -21,6 +28,8 @@ contender really succeeds, so no row times an error path.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,10 +37,12 @@ from functools import partial
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tokenlife import Codec, KeySet
+from tokenlife._b64 import b64url_decode
 
 from ._harness import Group, Op, Skip, Target
 
@@ -42,6 +53,10 @@ try:  # the peers come with the 'bench' dependency group only
     )
 except ImportError as exc:  # pragma: no cover
     raise Skip(f"a peer is missing ({exc}): install the 'bench' dependency group") from None
+try:  # a compiled peer: optional, so its absence only drops its rows
+    from oxyjwt import _oxyjwt
+except ImportError:  # pragma: no cover
+    _oxyjwt = None  # type: ignore[assignment]
 
 ISSUER = "https://api.example"
 AUDIENCE = "api"
@@ -60,7 +75,13 @@ TARGETS = {
     ("ES256", "verify"): 1.0,
     ("EdDSA", "verify"): 1.0,
 }
-PACKAGES = ("tokenlife", "pyjwt", "cryptography", "msgspec", "litestar", "authx")
+#: Verify targets against the compiled peer and the floors: (contender-vs, at least).
+PEER_TARGETS = {
+    "HS256": (("oxyjwt (fast)", 0.8), ("floor", 0.5)),
+    "RS256": (("floor", 1 / 1.15),),
+    "ES256": (("floor", 1 / 1.15),),
+}
+PACKAGES = ("tokenlife", "pyjwt", "cryptography", "msgspec", "litestar", "authx", "oxyjwt")
 
 
 @dataclass(frozen=True)
@@ -156,6 +177,41 @@ def _check_encoders(contenders: dict[str, Op], keys: Keys) -> None:
             raise AssertionError(f"{name} did not keep the jti")
 
 
+def _oxy_key(keys: Keys) -> Any:
+    assert _oxyjwt is not None
+    if keys.algorithm == "HS256":
+        return _oxyjwt.DecodingKey.from_secret(keys.verifying_text.encode())
+    loader = {
+        "RS256": _oxyjwt.DecodingKey.from_rsa_pem,
+        "ES256": _oxyjwt.DecodingKey.from_ec_pem,
+        "EdDSA": _oxyjwt.DecodingKey.from_ed_pem,
+    }[keys.algorithm]
+    return loader(keys.verifying_text.encode())
+
+
+def _floor(keys: Keys, token: str) -> Op:
+    """The signature check alone, on bytes prepared beforehand: the cost no parser can cut."""
+    header, payload, signature = token.encode().split(b".")
+    message, raw = header + b"." + payload, b64url_decode(signature)
+    if keys.algorithm == "HS256":
+        secret = keys.verifying_text.encode()
+
+        def hs256() -> bool:
+            return hmac.compare_digest(hmac.digest(secret, message, hashlib.sha256), raw)
+
+        return hs256
+    public = keys.verifying
+    if keys.algorithm == "RS256":
+        return partial(public.verify, raw, message, padding.PKCS1v15(), hashes.SHA256())
+    if keys.algorithm == "ES256":
+        half = len(raw) // 2
+        der = encode_dss_signature(
+            int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
+        )
+        return partial(public.verify, der, message, ec.ECDSA(hashes.SHA256()))
+    return partial(public.verify, raw, message)
+
+
 def _groups_for(algorithm: str) -> list[Group]:
     keys = Keys.generate(algorithm)
     codec = Codec(keys.keyset(), issuer=ISSUER, audience=AUDIENCE)
@@ -212,21 +268,44 @@ def _groups_for(algorithm: str) -> list[Group]:
             headers=headers,
         )
 
+    floor = _floor(keys, token)
+    contenders: dict[str, Op] = dict(verifiers)
+    if _oxyjwt is not None:
+        contenders["oxyjwt (fast)"] = partial(
+            _oxyjwt.decode,
+            token,
+            _oxy_key(keys),
+            [algorithm],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            require=list(REQUIRED),
+        )
+    contenders["floor"] = floor
+
     async def check_verifiers() -> None:
-        _check_verifiers(verifiers)
+        _check_verifiers({k: v for k, v in contenders.items() if k != "floor"})
+        if floor() is False:
+            raise AssertionError("the floor's signature check failed")
 
     async def check_encoders() -> None:
         _check_encoders(encoders, keys)
 
     def targets(operation: str) -> tuple[Target, ...]:
         factor = TARGETS.get((algorithm, operation))
-        return () if factor is None else (Target("tokenlife", factor),)
+        found: tuple[Target, ...] = () if factor is None else (Target("tokenlife", factor),)
+        if operation == "verify":
+            found += tuple(
+                Target("tokenlife", at_least, vs=vs)
+                for vs, at_least in PEER_TARGETS.get(algorithm, ())
+                if vs in contenders
+            )
+        return found
 
     return [
         Group(
             f"codec {algorithm} verify",
             baseline="PyJWT",
-            contenders=verifiers,
+            contenders=contenders,
             targets=targets("verify"),
             setup=check_verifiers,
             packages=PACKAGES,

@@ -23,7 +23,9 @@ from ._errors import (
     DPoPProofError,
     ExpiredTokenError,
     IllegalTransitionError,
+    JWKSError,
     KeyConfigError,
+    KeySetUnavailableError,
     MalformedTokenError,
     NotYetValidError,
     PolicyError,
@@ -39,10 +41,13 @@ from ._errors import (
     UnknownTokenError,
     UnsupportedHeaderError,
 )
+from ._jwks import RemoteKeyPolicy
 from ._keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, Key, KeySet
 from ._observe import Observer, Operation
 from ._policy import MAX_GRACE, Policy
+from ._remote import RemoteKeyState
 from ._store import RefreshRecord, RefreshState, SessionRecord, Store
+from ._verifier import AccessVerifier
 
 __version__ = "0.1.0"
 
@@ -58,6 +63,7 @@ __all__ = (
     "REFRESH_TYP",
     "RESERVED_CLAIMS",
     "SUPPORTED_ALGORITHMS",
+    "AccessVerifier",
     "AlgorithmError",
     "ClaimError",
     "Claims",
@@ -70,9 +76,11 @@ __all__ = (
     "DPoPVerifier",
     "ExpiredTokenError",
     "IllegalTransitionError",
+    "JWKSError",
     "Key",
     "KeyConfigError",
     "KeySet",
+    "KeySetUnavailableError",
     "MalformedTokenError",
     "NotYetValidError",
     "Observer",
@@ -81,6 +89,8 @@ __all__ = (
     "PolicyError",
     "RefreshRecord",
     "RefreshState",
+    "RemoteKeyPolicy",
+    "RemoteKeyState",
     "ReuseDetectedError",
     "RevokedTokenError",
     "SecurityEvent",

@@ -147,6 +147,22 @@ class StoreError(TokenLifeError):
     code = "store_unavailable"
 
 
+class KeySetUnavailableError(StoreError):
+    """No usable keys from a remote key set: never fetched, or stale for too long.
+
+    A kind of store outage (the issuer's JWKS is where the keys are kept), so
+    adapters answer 503 and nothing verifies: fail closed.
+    """
+
+    code = "keys_unavailable"
+
+
+class JWKSError(TokenLifeError):
+    """A fetched JWKS document was refused (not JSON, wrong types, private keys, ...)."""
+
+    code = "bad_jwks"
+
+
 class IllegalTransitionError(TokenLifeError):
     """A lifecycle state was asked to move in a way the transition table forbids.
 
@@ -164,7 +180,9 @@ __all__ = (
     "DPoPProofError",
     "ExpiredTokenError",
     "IllegalTransitionError",
+    "JWKSError",
     "KeyConfigError",
+    "KeySetUnavailableError",
     "MalformedTokenError",
     "NotYetValidError",
     "PolicyError",

@@ -20,6 +20,7 @@ from jwt.exceptions import InvalidKeyError, PyJWKError
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import KeyConfigError
 from ._keymaterial import is_key_material
+from ._signatures import direct_verify
 
 HMAC_ALGORITHMS: Final = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 ASYMMETRIC_ALGORITHMS: Final = frozenset(
@@ -207,7 +208,7 @@ class Key:
             kid = _thumbprint(public_jwk)
         public_jwk.update(kid=kid, alg=algorithm, use="sig")
         sign = partial(_asymmetric_sign, jwa.sign, private) if private is not None else None
-        verify = partial(_asymmetric_verify, jwa.verify, public)
+        verify = direct_verify(algorithm, public) or partial(_asymmetric_verify, jwa.verify, public)
         return cls(kid=kid, algorithm=algorithm, sign=sign, verify=verify, public_jwk=public_jwk)
 
 
