@@ -18,7 +18,7 @@ _FEATURE = type(importlib.import_module("__future__").annotations)
 
 
 def _modules() -> list[str]:
-    names = [info.name for info in pkgutil.iter_modules(tokenlife.__path__, "tokenlife.")]
+    names = [info.name for info in pkgutil.walk_packages(tokenlife.__path__, "tokenlife.")]
     return ["tokenlife", *sorted(names)]
 
 
