@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, ExitStack
@@ -341,13 +342,16 @@ class Driver:
         jti = access.pop("jti")
         assert access == expected, (access, expected)
         assert isinstance(jti, str) and jti not in model.access and jti not in model.refresh
-        assert exp <= session.expires_at, "an access token outlives its session"
+        # Token times are whole seconds and exp rounds up (see the model), so a token
+        # capped at a session ending at a fraction of a second ends at the next second.
+        end = math.ceil(session.expires_at)
+        assert exp <= end, "an access token outlives its session"
         refresh = self._claims(pair.refresh_token, REFRESH_TYP)
         assert set(refresh) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp"}, refresh
         assert (refresh["iss"], refresh["aud"]) == (model.config.issuer, model.config.audience)
         assert (refresh["sub"], refresh["sid"]) == (session.subject, sid), "invariant 8"
         # Invariant 5: every refresh token's exp <= session.expires_at.
-        assert refresh["exp"] <= session.expires_at, (refresh, session.expires_at)
+        assert refresh["exp"] <= end, ("invariant 5", refresh, session.expires_at)
         assert pair.session_id == sid
         assert pair.access_expires_at == exp
         assert pair.refresh_expires_at == refresh["exp"]

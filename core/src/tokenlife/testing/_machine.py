@@ -149,10 +149,17 @@ class LifecycleMachine(RuleBasedStateMachine):
         leeway=st.sampled_from([0.0, 5.0]),
         floor=st.booleans(),
         subject=st.sampled_from(ops.SUBJECTS),
+        session_ttl=st.sampled_from([1800.0, 900.0]),
     )
-    def start(self, grace: float, leeway: float, floor: bool, subject: str) -> None:
+    def start(
+        self, grace: float, leeway: float, floor: bool, subject: str, session_ttl: float
+    ) -> None:
+        """A fresh store and authority; without a fixed policy, draw the knobs that
+        move the edges (a shorter session reaches its cap within a few rotations)."""
         fixed = type(self).config
-        config = fixed or m.Config(grace=grace, leeway=leeway, floor_on_refresh=floor)
+        config = fixed or m.Config(
+            grace=grace, leeway=leeway, floor_on_refresh=floor, session_ttl=session_ttl
+        )
         self._driver = Driver(type(self).store_factory, config, backend=type(self).backend)
         self._do(Issue(subject))
 
@@ -279,7 +286,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         elif what == "unknown session":
             self._do(RevokeSession(None, twice))
         else:
-            self._do(RevokeSubject(ops.SUBJECTS[i % len(ops.SUBJECTS)], twice))
+            # Mostly the subject of a session there is (a live one when there is one).
+            sessions = self.driver.model.session_list()
+            subject = sessions[self._pick(i)].subject if i % 4 else ops.SUBJECTS[i % 3]
+            self._do(RevokeSubject(subject, twice))
 
     # -- time and housekeeping ----------------------------------------------------------------
 
