@@ -5,6 +5,7 @@ Copy this into your test suite and import your store instead of ``DictStore``.
 
 from __future__ import annotations
 
+# --8<-- [start:run]
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -17,8 +18,10 @@ from tokenlife.testing.lifecycle import LifecycleViolation, lifecycle_state_mach
 # DictStore uses asyncio.Lock; an anyio-based store can also run on backend="trio".
 DictStoreLifecycle = lifecycle_state_machine(DictStore, backend="asyncio")
 TestDictStoreLifecycle = DictStoreLifecycle.TestCase
+# --8<-- [end:run]
 
 
+# --8<-- [start:bug]
 class SameInstantSurvivor(DictStore):
     """A realistic bug: "log out everywhere" revokes the sessions created
     strictly before now (``<`` where ``<=`` belongs)."""
@@ -33,6 +36,9 @@ class SameInstantSurvivor(DictStore):
                     self._sessions[sid] = revoke_record(session, now=now, reason=reason)
                     revoked += 1
             return revoked
+
+
+# --8<-- [end:bug]
 
 
 def find_the_bug(max_examples: int = 200) -> LifecycleViolation | None:
