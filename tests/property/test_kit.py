@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from tokenlife import Policy
-from tokenlife.testing.lifecycle import config_from_policy, lifecycle_state_machine
+from tokenlife.testing.lifecycle import (
+    CLAIM_SETS,
+    SUBJECTS,
+    Config,
+    Driver,
+    Op,
+    claim_sets,
+    config_from_policy,
+    lifecycle_state_machine,
+    operation_sequences,
+    subjects,
+)
 
 memory = pytest.importorskip("tokenlife_memory", reason="tokenlife-memory not installed")
 
@@ -42,3 +53,24 @@ def test_stateless_revocation_and_unknown_loops_are_refused() -> None:
         lifecycle_state_machine(memory.MemoryStore, policy=Policy(revocation="stateless"))
     with pytest.raises(ValueError, match="trio"):
         lifecycle_state_machine(memory.MemoryStore, backend="curio")
+
+
+@given(ops=operation_sequences(max_size=15))
+@settings(max_examples=10, database=None)
+def test_operation_sequences_drive_a_driver(ops: list[Op]) -> None:
+    driver = Driver(memory.MemoryStore, Config())
+    try:
+        for op in ops:
+            driver.apply(op)
+    finally:
+        driver.close()
+    assert len(driver.trace) == len(ops)
+
+
+@given(subject=subjects(), claims=claim_sets())
+@settings(max_examples=5, database=None)
+def test_subjects_and_claims_are_what_the_machine_uses(
+    subject: str, claims: dict[str, object]
+) -> None:
+    assert subject in SUBJECTS
+    assert claims in CLAIM_SETS

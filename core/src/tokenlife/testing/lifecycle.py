@@ -25,12 +25,16 @@ import typing
 from typing import cast
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from ._checks import Snapshot
 from ._driver import Driver, LifecycleStoreFactory, outcome_of
 from ._machine import LifecycleMachine, RunStats
 from ._model import Config, Decision, MAccess, Model, MRefresh, MSession
 from ._ops import (
+    CLAIM_SETS,
+    METADATA,
+    SUBJECTS,
     Advance,
     ConcurrentRefresh,
     Doctored,
@@ -74,6 +78,22 @@ def config_from_policy(policy: Policy) -> Config:
         issuer=policy.issuer or Config.issuer,
         audience=audience or Config.audience,
     )
+
+
+def subjects() -> st.SearchStrategy[str]:
+    """Subjects the machine logs in, one awkward on purpose (stores build keys from ids)."""
+    return st.sampled_from(SUBJECTS)
+
+
+def claim_sets() -> st.SearchStrategy[dict[str, object]]:
+    """Custom access-token claims a login carries (stores keep them with the session)."""
+    return st.sampled_from(CLAIM_SETS)
+
+
+def operation_sequences(*, max_size: int = 60) -> st.SearchStrategy[list[Op]]:
+    """Whole operation sequences, weighted like the machine's rules, for a
+    :class:`Driver` of your own (``Driver(factory, Config()).apply(op)`` each)."""
+    return st.builds(random_ops, st.randoms(use_true_random=False), st.integers(1, max_size))
 
 
 def lifecycle_state_machine(
@@ -120,8 +140,11 @@ def lifecycle_state_machine(
 
 
 __all__ = (
+    "CLAIM_SETS",
     "DEFAULT_STEPS",
     "INVARIANTS",
+    "METADATA",
+    "SUBJECTS",
     "Advance",
     "ConcurrentRefresh",
     "Config",
@@ -149,8 +172,11 @@ __all__ = (
     "Snapshot",
     "Verify",
     "WrongType",
+    "claim_sets",
     "config_from_policy",
     "lifecycle_state_machine",
+    "operation_sequences",
     "outcome_of",
     "random_ops",
+    "subjects",
 )
