@@ -7,9 +7,9 @@ cross-store trace test replays.
 
 from __future__ import annotations
 
-from tests.property import model as m
-from tests.property import ops
-from tests.property.ops import (
+from tokenlife.testing import _model as m
+from tokenlife.testing import _ops as ops
+from tokenlife.testing._ops import (
     Advance,
     ConcurrentRefresh,
     Doctored,

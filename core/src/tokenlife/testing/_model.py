@@ -55,6 +55,8 @@ class Config:
     grace: float = 10.0
     leeway: float = 0.0
     floor_on_refresh: bool = True
+    issuer: str = "https://issuer.test"
+    audience: str = "api"
 
 
 @dataclass

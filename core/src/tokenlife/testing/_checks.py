@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from tests.property import model as m
 from tokenlife import RefreshState
 from tokenlife.store import AccessStatus, RefreshRecord, SessionRecord, Store
+
+from . import _model as m
 
 #: Reads in flight at once: enough to pipeline, few enough that a pooled
 #: client (Redis) does not open a connection per read.

@@ -1,7 +1,7 @@
 """Runs operations against a real TokenAuthority + Store and the reference model.
 
 One :class:`Driver` owns one blocking portal (an event loop in a thread), one
-fresh store opened through the backend registry, a frozen clock and
+fresh store from the caller's factory, a frozen clock and
 sequential ids. :meth:`Driver.apply` performs an operation on both sides,
 asserts the outcome the model predicts, then reads the store back and checks
 every invariant of docs/design/lifecycle.md#invariants that applies (see :mod:`.checks`). It returns
@@ -12,22 +12,16 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
-import shutil
-import tempfile
+import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
+from contextlib import AbstractAsyncContextManager, ExitStack
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from tests.backends import Backend
-from tests.property import checks, ops
-from tests.property import model as m
 from tokenlife import (
     ACCESS_TYP,
     REFRESH_TYP,
@@ -41,25 +35,22 @@ from tokenlife import (
     TokenPair,
 )
 from tokenlife.store import Store
-from tokenlife.testing import FrozenClock, SequentialIds
+
+from . import _checks as checks
+from . import _model as m
+from . import _ops as ops
+from ._fakes import FrozenClock, SequentialIds
+from ._story import LifecycleViolation, describe, words
 
 T = TypeVar("T")
 
-ISSUER = "https://issuer.test"
-AUDIENCE = "api"
+#: Opens a fresh, empty store each time it is called (one per example).
+LifecycleStoreFactory = Callable[[], AbstractAsyncContextManager[Store]]
+
 KEYS = KeySet.from_secret(b"property-tests-secret-of-32-bytes!!", kid="k1")
 #: The same ``kid``, another secret: tokens it signs must fail the signature check.
-FORGER = Codec(
-    KeySet.from_secret(b"a-forger-secret-that-is-32-bytes!!!", kid="k1"),
-    issuer=ISSUER,
-    audience=AUDIENCE,
-)
+FORGER_KEYS = KeySet.from_secret(b"a-forger-secret-that-is-32-bytes!!!", kid="k1")
 UNKNOWN_SID = "sid-nobody-knows"
-#: Stores' files go to a RAM disk when there is one: thousands of short-lived
-#: databases per run, and fsync latency would dominate the run time.
-#: (mkdtemp makes a private directory there, so the shared location is safe.)
-_RAM_DISK = "/dev/shm"  # noqa: S108
-SCRATCH = _RAM_DISK if os.path.isdir(_RAM_DISK) and os.access(_RAM_DISK, os.W_OK) else None
 #: The revoke_session task of a concurrent step, among the refresh tasks.
 REVOKE = "<revoke_session>"
 
@@ -88,21 +79,21 @@ class TrackedIds:
 class Driver:
     """A real authority over a fresh store, shadowed by :class:`model.Model`."""
 
-    def __init__(self, backend: Backend, config: m.Config) -> None:
-        self.backend = backend
+    def __init__(
+        self, store_factory: LifecycleStoreFactory, config: m.Config, *, backend: str = "asyncio"
+    ) -> None:
         self._stack = ExitStack()
         try:
-            workdir = Path(tempfile.mkdtemp(prefix="tokenlife-property-", dir=SCRATCH))
-            self._stack.callback(shutil.rmtree, workdir, True)
-            self.portal: BlockingPortal = self._stack.enter_context(
-                start_blocking_portal("asyncio")
-            )
+            self.portal: BlockingPortal = self._stack.enter_context(start_blocking_portal(backend))
             self.store: Store = self._stack.enter_context(
-                self.portal.wrap_async_context_manager(backend.open(workdir))
+                self.portal.wrap_async_context_manager(store_factory())
             )
         except BaseException:
             self._stack.close()
             raise
+        self.forger = Codec(FORGER_KEYS, issuer=config.issuer, audience=config.audience)
+        #: The operations so far, in words (what a failure tells).
+        self.story: list[str] = []
         self.clock = FrozenClock()
         self.ids = TrackedIds()
         self.events: list[SecurityEvent] = []
@@ -110,8 +101,8 @@ class Driver:
             self.store,
             keys=KEYS,
             policy=Policy(
-                issuer=ISSUER,
-                audience=AUDIENCE,
+                issuer=config.issuer,
+                audience=config.audience,
                 access_ttl=config.access_ttl,
                 refresh_ttl=config.refresh_ttl,
                 session_ttl=config.session_ttl,
@@ -208,9 +199,19 @@ class Driver:
     def apply(self, op: ops.Op) -> str:
         """Perform ``op`` on both sides, check everything, return its trace entry.
 
-        One trip into the event loop per step: the model runs there too.
+        One trip into the event loop per step: the model runs there too. A
+        failed check raises :class:`LifecycleViolation`, which tells the
+        operations so far in words.
         """
-        return self.portal.call(self._apply, op)
+        line = describe(op, self.model, self.access_order, self.refresh_order)
+        try:
+            entry = self.portal.call(self._apply, op)
+        except Exception as exc:
+            self.story.append(f"{line} -> FAILS")
+            raise LifecycleViolation(self.model.config, self.story, exc) from exc
+        if entry != "skip":
+            self.story.append(f"{line} -> {words(entry)}")
+        return entry
 
     async def _apply(self, op: ops.Op) -> str:
         revoked_before = self.model.revoked_sids()
@@ -329,8 +330,8 @@ class Driver:
             gen = access["gen"]
         expected: dict[str, object] = {
             **session.access_claims,
-            "iss": ISSUER,
-            "aud": AUDIENCE,
+            "iss": model.config.issuer,
+            "aud": model.config.audience,
             "sub": session.subject,
             "sid": sid,
             "iat": iat,
@@ -341,17 +342,20 @@ class Driver:
         jti = access.pop("jti")
         assert access == expected, (access, expected)
         assert isinstance(jti, str) and jti not in model.access and jti not in model.refresh
-        assert exp <= session.expires_at, "an access token outlives its session"
+        # Token times are whole seconds and exp rounds up (see the model), so a token
+        # capped at a session ending at a fraction of a second ends at the next second.
+        end = math.ceil(session.expires_at)
+        assert exp <= end, "an access token outlives its session"
         refresh = self._claims(pair.refresh_token, REFRESH_TYP)
         # The session's CSRF value rides in the refresh token too (checked before a rotation).
         csrf = session.access_claims.get("csrf")
         assert refresh.get("csrf") == csrf, (refresh, csrf)
         names = {"iss", "aud", "sub", "sid", "jti", "iat", "exp"} | ({"csrf"} if csrf else set())
         assert set(refresh) == names, refresh
-        assert (refresh["iss"], refresh["aud"]) == (ISSUER, AUDIENCE)
+        assert (refresh["iss"], refresh["aud"]) == (model.config.issuer, model.config.audience)
         assert (refresh["sub"], refresh["sid"]) == (session.subject, sid), "invariant 8"
         # Invariant 5: every refresh token's exp <= session.expires_at.
-        assert refresh["exp"] <= session.expires_at, (refresh, session.expires_at)
+        assert refresh["exp"] <= end, ("invariant 5", refresh, session.expires_at)
         assert pair.session_id == sid
         assert pair.access_expires_at == exp
         assert pair.refresh_expires_at == refresh["exp"]
@@ -463,7 +467,10 @@ class Driver:
         elif decision.kind == "reuse":
             model.reuse_detected(jti)
             # Invariant 3: the session's newest token is dead too, at once.
-            probe, _ = await self._refresh(model.sessions[record.sid].current)
+            try:
+                probe, _ = await self._refresh(model.sessions[record.sid].current)
+            except AssertionError as exc:
+                raise AssertionError(f"after reuse detection (invariant 3): {exc}") from None
             assert probe != m.OK, "after reuse detection the newest token still refreshes"
             return f"{actual}>{probe}", True
         return actual, decision.writes
@@ -622,7 +629,7 @@ class Driver:
             if picked is None:
                 return "skip"
             genuine, typ = picked.token, ACCESS_TYP
-        forged = FORGER.encode(self.auth.codec.peek_claims(genuine), typ=typ)
+        forged = self.forger.encode(self.auth.codec.peek_claims(genuine), typ=typ)
         assert forged != genuine
         call = {"verify": self.auth.verify, "refresh": self.auth.refresh}.get(op.action)
         result: object = await self._call(partial(call or self.auth.revoke, forged))
@@ -699,4 +706,4 @@ def _serially(
     return outcomes
 
 
-__all__ = ("FORGER", "KEYS", "Driver", "outcome_of")
+__all__ = ("KEYS", "UNKNOWN_SID", "Driver", "LifecycleStoreFactory", "outcome_of")
