@@ -176,3 +176,18 @@ async def test_an_older_generation_is_not_inside_grace_before_its_rotation(store
         await auth.verify(refreshed.access_token)
     clock.now = T + 100
     await auth.verify(refreshed.access_token)
+
+
+async def test_no_token_outlives_its_session_even_at_a_fraction_of_a_second(
+    store: Store,
+) -> None:
+    clock = FrozenClock(T + 0.25)
+    auth = authority(store, clock, session_ttl=100, refresh_ttl=100, access_ttl=100)
+    pair = await auth.issue("alice")
+    session_end = T + 100.25
+    for token in (pair.access_token, pair.refresh_token):
+        assert auth.codec.peek_claims(token)["exp"] <= session_end
+    clock.advance(50.5)
+    pair = await auth.refresh(pair.refresh_token)
+    for token in (pair.access_token, pair.refresh_token):
+        assert auth.codec.peek_claims(token)["exp"] == math.floor(session_end)

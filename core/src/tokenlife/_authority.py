@@ -489,9 +489,11 @@ class TokenAuthority:
     ) -> TokenPair:
         # NumericDate is whole seconds here (PyJWT and others truncate
         # fractions): iat rounds down and exp rounds up, so no token lives
-        # less than configured — at most a second more.
+        # less than configured — except that none outlives its session, so an
+        # exp the session's end caps rounds down instead.
         iat = math.floor(now)
-        access_exp = math.ceil(min(now + self.policy.access_ttl, session.expires_at))
+        session_end = math.floor(session.expires_at)
+        access_exp = min(math.ceil(now + self.policy.access_ttl), session_end)
         access = self.codec.encode(
             {
                 **session.access_claims,
@@ -506,7 +508,7 @@ class TokenAuthority:
             },
             typ=ACCESS_TYP,
         )
-        refresh_exp = math.ceil(refresh.expires_at)
+        refresh_exp = min(math.ceil(refresh.expires_at), session_end)
         refresh_token = self.codec.encode(
             {
                 "sub": refresh.subject,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, ExitStack
@@ -344,7 +343,7 @@ class Driver:
         assert isinstance(jti, str) and jti not in model.access and jti not in model.refresh
         # Token times are whole seconds and exp rounds up (see the model), so a token
         # capped at a session ending at a fraction of a second ends at the next second.
-        end = math.ceil(session.expires_at)
+        end = session.expires_at
         assert exp <= end, "an access token outlives its session"
         refresh = self._claims(pair.refresh_token, REFRESH_TYP)
         # The session's CSRF value rides in the refresh token too (checked before a rotation).

@@ -93,6 +93,8 @@ class MRefresh:
     token: str
     rotated_at: float | None = None
     successor: str | None = None
+    #: Its session's absolute end: no token's ``exp`` passes it.
+    session_end: float = math.inf
 
     @property
     def active(self) -> bool:
@@ -100,7 +102,9 @@ class MRefresh:
 
     @property
     def exp_claim(self) -> int:
-        return math.ceil(self.expires_at)
+        """Rounded up (no token lives less than configured), but never past its
+        session's end, which rounds down."""
+        return int(min(math.ceil(self.expires_at), math.floor(self.session_end)))
 
     @property
     def iat_claim(self) -> int:
@@ -209,7 +213,7 @@ class Model:
     def access_times(self, sid: str) -> tuple[int, int]:
         """(iat, exp) of an access token minted now for ``sid``."""
         session = self.sessions[sid]
-        exp = math.ceil(min(self.now + self.config.access_ttl, session.expires_at))
+        exp = min(math.ceil(self.now + self.config.access_ttl), math.floor(session.expires_at))
         return math.floor(self.now), exp
 
     def add_session(
@@ -243,6 +247,7 @@ class Model:
             expires_at=first_expires,
             parent=None,
             token=first_token,
+            session_end=expires,
         )
         return session
 
@@ -338,6 +343,7 @@ class Model:
             expires_at=expires,
             parent=parent_jti,
             token=token,
+            session_end=session.expires_at,
         )
         self.refresh[new_jti] = successor
         parent.rotated_at = self.now

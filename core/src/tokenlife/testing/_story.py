@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from . import _model as m
 from . import _ops as ops
 
-#: LIFECYCLE.md's invariants, as the failure message states them.
+#: The invariants of docs/design/lifecycle.md#invariants, as the failure message states them.
 INVARIANTS: dict[int, str] = {
     1: "at most one ACTIVE refresh record per session",
     2: "revocation is monotone: a revoked session's tokens are never accepted again",
@@ -121,7 +121,7 @@ def _invariants(detail: str) -> list[str]:
     if cited:
         return [f"invariant {n}: {INVARIANTS[n]}" for n in dict.fromkeys(cited)]
     if "model expects" in detail or "expected" in detail or "got " in detail:
-        return ["the store's answer or records differ from what LIFECYCLE.md prescribes"]
+        return ["the store's answer or records differ from what the lifecycle rules prescribe"]
     return ["the store misbehaved (see the error below)"]
 
 
@@ -129,7 +129,7 @@ class LifecycleViolation(AssertionError):
     """A lifecycle rule the store (or the authority over it) broke, with the story.
 
     ``story`` lists the operations in words, the failing one last; ``broken``
-    names the invariants of LIFECYCLE.md the failure cites; ``detail`` is the
+    names the invariants (docs/design/lifecycle.md#invariants) the failure cites; ``detail`` is the
     precise check that failed.
     """
 
