@@ -1,0 +1,7 @@
+"""A PostgreSQL store for tokenlife on asyncpg: one locked transaction per rotation."""
+
+from __future__ import annotations
+
+from ._store import PURGE_CHUNK, PostgresStore
+
+__all__ = ("PURGE_CHUNK", "PostgresStore")
