@@ -11,9 +11,9 @@ import nox
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-ADAPTERS = ["memory", "sqlite", "redis", "litestar"]
+ADAPTERS = ["memory", "sqlite", "redis", "postgres", "litestar"]
 #: Adapters a store-parametrized test run can use, by adapter name.
-STORE_ADAPTERS = ["memory", "sqlite", "redis"]
+STORE_ADAPTERS = ["memory", "sqlite", "redis", "postgres"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
