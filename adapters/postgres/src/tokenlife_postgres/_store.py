@@ -41,6 +41,7 @@ from tokenlife.store import (
 )
 
 from . import _rows as rows
+from ._locks import SessionLocks
 from ._schema import check_schema_name, prepare
 
 #: Sessions purged per transaction (one purge call may run several).
@@ -104,6 +105,7 @@ class PostgresStore:
         self.command_timeout = command_timeout
         self._pool_options = pool_options
         self._pool: asyncpg.Pool | None = None
+        self._locks = SessionLocks()
         self._closed = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -194,7 +196,8 @@ class PostgresStore:
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
         if not request.successor_jti:
             raise StoreError("a refresh token id cannot be empty")
-        async with self._ready().acquire() as conn, conn.transaction():
+        pool = self._ready()
+        async with self._locks.hold(request.sid), pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(rows.SNAPSHOT, request.jti, request.sid, request.subject)
             assert row is not None  # the function always returns one row
             snapshot = rows.snapshot_from(row)
@@ -235,7 +238,8 @@ class PostgresStore:
         reason: str,
         deny: tuple[str, float] | None = None,
     ) -> SessionRecord | None:
-        async with self._ready().acquire() as conn, conn.transaction():
+        pool = self._ready()
+        async with self._locks.hold(sid), pool.acquire() as conn, conn.transaction():
             if deny is not None:
                 await conn.execute(rows.DENY_EXTEND, deny[0], float(deny[1]))
             row = await conn.fetchrow(rows.SELECT_SESSION_LOCKED, sid)
