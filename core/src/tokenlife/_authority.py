@@ -4,6 +4,7 @@ asks ``_machine`` what to do, and lets a Store do it atomically."""
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
 from collections import OrderedDict
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
 import msgspec
+from msgspec import UNSET
 
 from ._b64 import b64url_encode
 from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
@@ -51,6 +53,10 @@ DEFAULT_VERIFY_CACHE: Final = 16384
 _REFRESH_REQUIRED: Final = ("sub", "sid", "jti", "iat")
 #: Sessions one purge call may remove: bounds how long a store stays busy.
 PURGE_BATCH: Final = 1000
+#: Bytes a session's later tokens may grow by over its first pair: the ``gen``
+#: claim gains digits (up to 20 base64url characters for 19 more digits) and
+#: ``"fresh":false`` is one byte longer than ``true``.
+TOKEN_GROWTH: Final = 32
 
 EventKind = Literal["reuse_detected", "session_revoked", "subject_revoked", "refresh_after_expiry"]
 
@@ -232,8 +238,20 @@ class TokenAuthority:
             issued_at=now,
             expires_at=min(now + policy.refresh_ttl, session.expires_at),
         )
+        pair = self._pair(session, first, now, fresh=fresh)
+        # Refused before anything is stored: a token over the limit is one
+        # verify and refresh would refuse, so the session could never be used.
+        limit = policy.max_token_bytes
+        size = max(len(pair.access_token), len(pair.refresh_token)) + TOKEN_GROWTH
+        if size > limit:
+            raise ClaimError(
+                f"this session's tokens would take up to {size} bytes, over the "
+                f"{limit}-byte limit (Policy.max_token_bytes); shorten the subject "
+                "or the custom claims",
+                code="token_too_large",
+            )
         await self.store.create_session(session, first)
-        return self._pair(session, first, now, fresh=fresh)
+        return pair
 
     # -- verify -----------------------------------------------------------------
 
@@ -275,11 +293,14 @@ class TokenAuthority:
             claims.sid,  # type: ignore[arg-type]
             claims.sub,  # type: ignore[arg-type]
         )
+        gen = claims.gen
         reason = decide_access(
             status,
             iat=claims.iat,  # type: ignore[arg-type]
             now=now,
             grace=self.policy.grace,
+            generation=None if gen is UNSET else gen,
+            supersede=self.policy.access_floor_on_refresh,
         )
         if reason is not None:
             if reason == "unknown_token":
@@ -420,8 +441,11 @@ class TokenAuthority:
     def _pair(
         self, session: SessionRecord, refresh: RefreshRecord, now: float, *, fresh: bool
     ) -> TokenPair:
-        iat = int(now)
-        access_exp = int(min(now + self.policy.access_ttl, session.expires_at))
+        # NumericDate is whole seconds here (PyJWT and others truncate
+        # fractions): iat rounds down and exp rounds up, so no token lives
+        # less than configured — at most a second more.
+        iat = math.floor(now)
+        access_exp = math.ceil(min(now + self.policy.access_ttl, session.expires_at))
         access = self.codec.encode(
             {
                 **session.access_claims,
@@ -431,17 +455,18 @@ class TokenAuthority:
                 "iat": iat,
                 "exp": access_exp,
                 "fresh": fresh,
+                "gen": session.generation,
                 **self._registered,
             },
             typ=ACCESS_TYP,
         )
-        refresh_exp = int(refresh.expires_at)
+        refresh_exp = math.ceil(refresh.expires_at)
         refresh_token = self.codec.encode(
             {
                 "sub": refresh.subject,
                 "sid": refresh.sid,
                 "jti": refresh.jti,
-                "iat": int(refresh.issued_at),
+                "iat": math.floor(refresh.issued_at),
                 "exp": refresh_exp,
                 **self._registered,
             },
@@ -454,7 +479,7 @@ class TokenAuthority:
             session_id=session.sid,
             access_expires_at=access_exp,
             refresh_expires_at=refresh_exp,
-            expires_in=max(0, access_exp - iat),
+            expires_in=max(0, int(access_exp - now)),
             csrf_token=csrf if isinstance(csrf, str) else None,
         )
 

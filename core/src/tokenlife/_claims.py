@@ -16,7 +16,7 @@ REFRESH_TYP: Final = "refresh+jwt"
 
 #: Claim names tokenlife sets itself; custom claims may not override them.
 RESERVED_CLAIMS: Final = frozenset(
-    {"iss", "sub", "aud", "iat", "exp", "nbf", "jti", "sid", "scope", "fresh", "csrf"}
+    {"iss", "sub", "aud", "iat", "exp", "nbf", "jti", "sid", "scope", "fresh", "csrf", "gen"}
 )
 
 
@@ -41,6 +41,8 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True, dict=True, omit_defaults
     scope: str | UnsetType = UNSET
     csrf: str | UnsetType = UNSET
     fresh: bool = False
+    #: The session generation an access token was minted in (see SessionRecord).
+    gen: int | UnsetType = UNSET
 
     @property
     def subject(self) -> str:

@@ -125,6 +125,7 @@ async def create_and_read_back(factory: StoreFactory) -> None:
         now=1_800_000_000.123456789,
         access_claims={"scope": "read write", "org": {"id": 7, "name": "Zürich ✓"}},
         metadata={"user_agent": "Mozilla/5.0 ☃", "ip": "2001:db8::1"},
+        generation=2**40,
     )
     async with factory() as store:
         await store.create_session(session, first)
@@ -143,6 +144,18 @@ async def create_and_read_back(factory: StoreFactory) -> None:
         expect(status.session_found and not status.session_revoked, "a new session is open")
         expect(not status.denied, "no jti is denied by default")
         expect(status.revoked_before is None, "no watermark by default")
+        expect(
+            status.generation == session.generation and status.refreshed_at == session.refreshed_at,
+            "access_status reports the session's generation and when it began",
+        )
+        expect(
+            await store.refresh_record(first.jti, sid="s1") == first,
+            "refresh_record(jti, sid=...) must round-trip",
+        )
+        expect(
+            await store.refresh_record(first.jti, sid="other") is None,
+            "a record read under another session's sid is None",
+        )
 
 
 async def duplicate_ids_refused(factory: StoreFactory) -> None:
@@ -178,9 +191,15 @@ async def rotation_moves_forward(factory: StoreFactory) -> None:
         expect(successor.expires_at == min(now + REFRESH_TTL, session.expires_at), "successor exp")
         expect(updated.current_jti == "s1-r1" and updated.refreshed_at == now, "session moves on")
         expect(updated.access_floor == math.floor(now), "the access floor rises to the rotation")
+        expect(updated.generation == session.generation + 1, "a rotation starts a generation")
         expect(updated.expires_at == session.expires_at, "rotation never extends a session")
         stored = await _state(store, "s1", first.jti, "s1-r1")
         expect(stored == (updated, parent, successor), "the store holds what the decision says")
+        status = await store.access_status("any-jti", "s1", "alice")
+        expect(
+            (status.generation, status.refreshed_at) == (1, now),
+            "access_status reports the new generation and when it began",
+        )
 
 
 async def grace_replay_changes_nothing(factory: StoreFactory) -> None:
@@ -196,6 +215,21 @@ async def grace_replay_changes_nothing(factory: StoreFactory) -> None:
         expect(decision.successor == before[2], "a replay hands back the same successor")
         expect(await _state(store, "s1", first.jti, "s1-r1") == before, "a replay writes nothing")
         expect(await store.refresh_record("s1-r9") is None, "no second successor exists")
+
+
+async def grace_only_moves_forward(factory: StoreFactory) -> None:
+    """A clock that stepped back is never inside grace: the replay is reuse."""
+    session, first = make_session()
+    async with factory() as store:
+        await store.create_session(session, first)
+        rotated = await store.refresh(refresh_request(first, T0 + 100, "s1-r1"))
+        assert isinstance(rotated, Rotate)
+        early = T0 + 50  # the clock stepped back 50 s after the rotation
+        decision = await store.refresh(refresh_request(first, early, "s1-r2"))
+        expect(isinstance(decision, RevokeForReuse), f"expected reuse, got {_kind(decision)}")
+        expect(await store.refresh_record("s1-r2") is None, "no successor was minted")
+        newest = await store.refresh(refresh_request(rotated.successor, T0 + 101, "s1-r3"))
+        expect(newest == Reject(reason="revoked"), "the newest token dies with its session")
 
 
 async def replay_after_grace_revokes(factory: StoreFactory) -> None:
@@ -305,11 +339,11 @@ async def deny_access_until_expiry(factory: StoreFactory) -> None:
     session, first = make_session()
     async with factory() as store:
         await store.create_session(session, first)
-        await store.deny_access("a1", until=T0 + 900)
+        await store.deny_access("a1", until=T0 + 900, now=T0)
         expect((await store.access_status("a1", "s1", "alice")).denied, "a1 is denied")
         # A denial only lengthens, whichever operation writes it.
         await store.revoke_session("s1", now=T0, reason="logout", deny=("a1", T0 + 10))
-        await store.deny_access("a1", until=T0 + 20)
+        await store.deny_access("a1", until=T0 + 20, now=T0)
         purge = PurgeRequest(sessions_before=0, denials_before=T0 + 100, watermarks_before=0)
         await store.purge(purge)
         expect((await store.access_status("a1", "s1", "alice")).denied, "the longest denial holds")
@@ -325,8 +359,8 @@ async def purge_keeps_the_living(factory: StoreFactory) -> None:
             await store.create_session(*make_session(f"old{i}", "alice", ttl=100.0 + i))
         live, live_first = make_session("live", "alice")
         await store.create_session(live, live_first)
-        await store.deny_access("stale", until=T0 + 50)
-        await store.deny_access("fresh", until=T0 + 5000)
+        await store.deny_access("stale", until=T0 + 50, now=T0)
+        await store.deny_access("fresh", until=T0 + 5000, now=T0)
         await store.revoke_subject("bob", now=T0, reason="x")
         request = PurgeRequest(
             sessions_before=T0 + 1000, denials_before=T0 + 1000, watermarks_before=T0 + 1,
@@ -416,6 +450,7 @@ STORE_CONTRACT: Final[Sequence[ContractCheck]] = (
     duplicate_ids_refused,
     rotation_moves_forward,
     grace_replay_changes_nothing,
+    grace_only_moves_forward,
     replay_after_grace_revokes,
     ancestor_replay_revokes_inside_grace,
     expiry_rejects_without_writing,

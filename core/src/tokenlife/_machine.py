@@ -97,7 +97,7 @@ def decide_refresh(snapshot: RefreshSnapshot, request: RefreshRequest) -> Refres
     successor = snapshot.successor
     if (
         record.rotated_at is not None
-        and now - record.rotated_at <= request.grace
+        and in_window(now - record.rotated_at, request.grace, closed=True)
         and successor is not None
         and record.successor_jti == session.current_jti == successor.jti
     ):
@@ -124,12 +124,14 @@ def _rotate(record: RefreshRecord, session: SessionRecord, request: RefreshReque
         rotated_at=now,
         successor_jti=successor.jti,
     )
+    # The whole-second floor still governs tokens minted before generations.
     floor = float(int(now)) if request.raise_access_floor else session.access_floor
     updated = replace(
         session,
         current_jti=successor.jti,
         refreshed_at=now,
         access_floor=max(session.access_floor, floor),
+        generation=session.generation + 1,
     )
     return Rotate(parent=parent, successor=successor, session=updated)
 
@@ -154,17 +156,55 @@ def is_below_watermark(session: SessionRecord, revoked_before: float | None) -> 
 # -- access (strict mode) ---------------------------------------------------------
 
 
-def decide_access(status: AccessStatus, *, iat: float, now: float, grace: float) -> str | None:
-    """``None`` if the access token may pass, else the reason code it may not."""
+def in_window(elapsed: float, width: float, *, closed: bool = False) -> bool:
+    """Is ``elapsed`` inside a window of ``width`` seconds opened at 0?
+
+    Time only moves forward in the rules: a negative elapsed time (a clock
+    that stepped back) is never inside any window. ``closed`` includes the
+    far edge itself (the grace of a replay, ``<=`` in LIFECYCLE.md).
+    """
+    return 0.0 <= elapsed <= width if closed else 0.0 <= elapsed < width
+
+
+def decide_access(
+    status: AccessStatus,
+    *,
+    iat: float,
+    now: float,
+    grace: float,
+    generation: int | None = None,
+    supersede: bool = True,
+) -> str | None:
+    """``None`` if the access token may pass, else the reason code it may not.
+
+    ``generation`` is the token's ``gen`` claim. A token of the session's
+    current generation (or a later one) passes; one of the generation just before it passes
+    while the rotation that ended it is younger than ``grace``; any older one
+    is superseded (its refresh token could only be replayed as reuse by now).
+    A token without the claim was minted before generations existed and
+    keeps the rule it was issued under: the whole-second ``access_floor``
+    (which a store raises only when the policy asks). ``supersede=False``
+    (``Policy.access_floor_on_refresh`` off) lets older generations live.
+    """
     if not status.session_found:
         return "unknown_token"
     if status.denied or status.session_revoked:
         return "revoked"
     if status.revoked_before is not None and status.session_created_at < status.revoked_before:
         return "revoked"
-    if iat < status.access_floor and now >= status.access_floor + grace:
-        return "superseded"
-    return None
+    if generation is None:
+        if iat < status.access_floor and not in_window(now - status.access_floor, grace):
+            return "superseded"
+        return None
+    current = status.generation
+    # A later generation than the store reports is a view that has not caught
+    # up yet (another process's cache, a replica): the token was signed from a
+    # record that had it, so it is not superseded.
+    if generation >= current or not supersede:
+        return None
+    if generation == current - 1 and in_window(now - status.refreshed_at, grace):
+        return None
+    return "superseded"
 
 
 __all__ = (
@@ -175,6 +215,7 @@ __all__ = (
     "advance",
     "decide_access",
     "decide_refresh",
+    "in_window",
     "is_below_watermark",
     "revoke",
     "session_state",

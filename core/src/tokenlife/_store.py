@@ -33,8 +33,11 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: float
     #: The one ACTIVE refresh token of the session.
     current_jti: str
+    #: When the current generation began: the latest rotation, or the login.
     refreshed_at: float
-    #: Access tokens with ``iat`` below this die once ``now >= floor + grace``.
+    #: Tokens without a ``gen`` claim (minted before generations existed) with
+    #: ``iat`` below this die once ``now >= floor + grace``: whole seconds, the
+    #: rule those tokens were issued under.
     access_floor: float = 0.0
     revoked_at: float | None = None
     revoked_reason: str | None = None
@@ -42,6 +45,10 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     access_claims: dict[str, Any] = {}
     #: Free-form descriptions for "your devices" lists (user agent, ip).
     metadata: dict[str, str] = {}
+    #: How many rotations the session has had. Every access token carries the
+    #: generation it was minted in (its ``gen`` claim); one of an older
+    #: generation is superseded by identity, whatever the clock says.
+    generation: int = 0
 
     @property
     def revoked(self) -> bool:
@@ -131,6 +138,9 @@ class AccessStatus(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     session_created_at: float = 0.0
     access_floor: float = 0.0
     revoked_before: float | None = None
+    #: The session's ``generation`` and when it began (its ``refreshed_at``).
+    generation: int = 0
+    refreshed_at: float = 0.0
 
 
 class PurgeRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,14 +189,18 @@ class Store(Protocol):
         """Raise the subject's watermark to ``now`` and revoke all its sessions.
         Returns how many sessions this call revoked."""
 
-    async def deny_access(self, jti: str, *, until: float) -> None:
-        """Put one access ``jti`` on the denylist until ``until`` (its ``exp``)."""
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
+        """Put one access ``jti`` on the denylist until ``until`` (its ``exp``).
+        ``now`` is the caller's clock: a store that lets keys expire on their
+        own measures the remaining ``until - now`` from it, never from its own."""
 
     async def session(self, sid: str) -> SessionRecord | None:
         """The session as stored, or ``None``."""
 
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
-        """The refresh record as stored, or ``None`` (diagnostics and tests)."""
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
+        """The refresh record as stored, or ``None`` (diagnostics and tests).
+        ``sid``, when known, lets a store that files records under their
+        session read it directly; a record of another session is ``None``."""
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         """Every stored session of the subject, oldest first, revoked ones included."""

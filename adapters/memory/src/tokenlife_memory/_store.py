@@ -139,7 +139,7 @@ class MemoryStore:
                     count += 1
             return count
 
-    async def deny_access(self, jti: str, *, until: float) -> None:
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         self._check_open()
         async with self._lock:
             self._deny(jti, until)
@@ -191,15 +191,18 @@ class MemoryStore:
             session_created_at=session.created_at,
             access_floor=session.access_floor,
             revoked_before=self._watermarks.get(subject),
+            generation=session.generation,
+            refreshed_at=session.refreshed_at,
         )
 
     async def session(self, sid: str) -> SessionRecord | None:
         self._check_open()
         return self._sessions.get(sid)
 
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
         self._check_open()
-        return self._refresh.get(jti)
+        record = self._refresh.get(jti)
+        return None if record is None or (sid is not None and record.sid != sid) else record
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         self._check_open()

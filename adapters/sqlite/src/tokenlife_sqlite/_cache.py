@@ -41,8 +41,8 @@ from tokenlife.store import SessionRecord
 
 from ._rows import ACCESS_ROW
 
-#: (subject, created_at, access_floor, revoked, expires_at)
-Entry = tuple[str, float, float, bool, float]
+#: (subject, created_at, access_floor, revoked, expires_at, generation, refreshed_at)
+Entry = tuple[str, float, float, bool, float, int, float]
 
 #: Change kinds: sessions changed (a JSON list of sids, one row per batch); a
 #: denial; a watermark; sessions purged up to an expiry; denials and watermarks
@@ -114,6 +114,8 @@ class AccessCache:
                 session.access_floor,
                 session.revoked_at is not None,
                 session.expires_at,
+                session.generation,
+                session.refreshed_at,
             ),
         )
 
@@ -133,7 +135,9 @@ class AccessCache:
     @staticmethod
     def read(conn: sqlite3.Connection, sid: str) -> Entry | None:
         row = conn.execute(ACCESS_ROW, (sid,)).fetchone()
-        return None if row is None else (row[0], row[1], row[2], bool(row[3]), row[4])
+        if row is None:
+            return None
+        return (row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
 
     def rebuild(self, conn: sqlite3.Connection) -> None:
         """Start over from the database: after open, or after missing trimmed changes.

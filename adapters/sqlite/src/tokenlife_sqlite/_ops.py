@@ -92,6 +92,7 @@ def _rotate(tx: Tx, decision: Rotate, before: SessionRecord) -> None:
             session.current_jti,
             session.refreshed_at,
             session.access_floor,
+            session.generation,
             session.revoked_at,
             session.revoked_reason,
             session.sid,
@@ -113,7 +114,9 @@ def _rotate(tx: Tx, decision: Rotate, before: SessionRecord) -> None:
         conn.execute(rows.INSERT_REFRESH, rows.refresh_row(successor))
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"successor id collision ({exc})") from exc
-    if session.access_floor != before.access_floor:
+    # Every rotation starts a generation, which other processes' access
+    # checks must learn of (the floor only mattered when it moved).
+    if session.generation != before.generation or session.access_floor != before.access_floor:
         tx.session_changed(session.sid)
     tx.after(partial(tx.cache.put_session, session))
 

@@ -18,12 +18,12 @@ from tokenlife.store import RefreshRecord, RefreshSnapshot, RefreshState, Sessio
 
 SESSION_COLUMNS: Final = (
     "sid, subject, created_at, expires_at, current_jti, refreshed_at, access_floor, "
-    "revoked_at, revoked_reason, access_claims, metadata"
+    "revoked_at, revoked_reason, access_claims, metadata, generation"
 )
 REFRESH_COLUMNS: Final = (
     "jti, sid, subject, issued_at, expires_at, parent_jti, state, rotated_at, successor_jti"
 )
-_SESSION_WIDTH: Final = 11
+_SESSION_WIDTH: Final = 12
 _REFRESH_WIDTH: Final = 9
 
 STATES: Final = (RefreshState.ACTIVE, RefreshState.ROTATED)
@@ -48,7 +48,7 @@ def _prefixed(columns: str, alias: str) -> str:
 #: A login: the session's columns, then the size of its ``headroom`` (schema v5).
 INSERT_SESSION: Final = (
     f"INSERT INTO records (jti, {SESSION_COLUMNS}, headroom) "  # noqa: S608
-    f"VALUES ('', {', '.join('?' * 11)}, zeroblob(?))"
+    f"VALUES ('', {', '.join('?' * 12)}, zeroblob(?))"
 )
 INSERT_REFRESH: Final = f"INSERT INTO records ({REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 SELECT_SESSION: Final = f"SELECT {SESSION_COLUMNS} FROM records WHERE sid = ? AND jti = ''"  # noqa: S608
@@ -84,14 +84,17 @@ MARK_ROTATED: Final = (
 #: A rotation's session update. It runs before the rotation's other writes and
 #: gives the login's ``headroom`` back to the page, where the successor lands.
 UPDATE_SESSION: Final = (
-    "UPDATE records SET current_jti = ?, refreshed_at = ?, access_floor = ?, "
+    "UPDATE records SET current_jti = ?, refreshed_at = ?, access_floor = ?, generation = ?, "
     "revoked_at = ?, revoked_reason = ?, headroom = NULL WHERE sid = ? AND jti = ''"
 )
 REVOKE_SESSION: Final = (
     "UPDATE records SET revoked_at = ?, revoked_reason = ? "
     "WHERE sid = ? AND jti = '' AND revoked_at IS NULL"
 )
-ACCESS_ROW: Final = "SELECT subject, created_at, access_floor, revoked_at IS NOT NULL, expires_at FROM records WHERE sid = ? AND jti = ''"  # noqa: E501
+ACCESS_ROW: Final = (
+    "SELECT subject, created_at, access_floor, revoked_at IS NOT NULL, expires_at, generation, "
+    "refreshed_at FROM records WHERE sid = ? AND jti = ''"
+)
 #: A denial only ever lengthens, whichever operation writes it (the contract).
 DENY_EXTEND: Final = (
     "INSERT INTO denials (jti, until) VALUES (?, ?) "
@@ -122,6 +125,7 @@ def session_from(row: Sequence[Any], at: int = 0) -> SessionRecord | None:
         revoked_reason=row[at + 8],
         access_claims={} if claims is None else _decode_claims(claims),
         metadata={} if metadata is None else _decode_metadata(metadata),
+        generation=row[at + 11],
     )
 
 
@@ -168,6 +172,7 @@ def session_row(session: SessionRecord) -> tuple[Any, ...]:
         session.revoked_reason,
         _encode(session.access_claims) if session.access_claims else None,
         _encode(session.metadata) if session.metadata else None,
+        session.generation,
     )
 
 

@@ -192,8 +192,23 @@ V4_TO_V5: Final = """
 ALTER TABLE records ADD COLUMN headroom BLOB CHECK (headroom IS NULL OR jti = '')
 """
 
+#: Version 6: a session row carries its ``generation`` (how many rotations it
+#: has had), which access tokens carry as their ``gen`` claim, so a refresh
+#: supersedes earlier access tokens by identity rather than by the second.
+#: Adding a column with a default rewrites no row: a v5 session reads as
+#: generation 0, and the tokens it issued before have no ``gen`` claim, so
+#: they keep the whole-second ``access_floor`` rule they were issued under.
+V5_TO_V6: Final = """
+ALTER TABLE records ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+DROP VIEW sessions;
+CREATE VIEW sessions AS
+    SELECT sid, subject, created_at, expires_at, current_jti, refreshed_at, access_floor,
+           revoked_at, revoked_reason, access_claims, metadata, generation
+    FROM records WHERE jti = ''
+"""
+
 #: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
-MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5)
+MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 #: The page size of a new file. Smaller than SQLite's 4096 because a rotation
 #: dirties about two pages wherever it lands, and with ``synchronous=FULL``
@@ -204,7 +219,7 @@ PAGE_SIZE: Final = 2048
 
 _TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes", "records")
 #: The tables (views from v4 on, for the first two) each schema version has.
-_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES, 5: _TABLES}
+_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES, 5: _TABLES, 6: _TABLES}
 
 
 def check_header(path: str) -> None:
@@ -342,6 +357,7 @@ __all__ = (
     "V2_TO_V3",
     "V3_TO_V4",
     "V4_TO_V5",
+    "V5_TO_V6",
     "Synchronous",
     "check_header",
     "configure",

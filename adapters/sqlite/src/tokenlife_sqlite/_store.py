@@ -233,7 +233,7 @@ class SQLiteStore:
             lambda tx: ops.revoke_subject(tx, subject, now, reason), write=True
         )
 
-    async def deny_access(self, jti: str, *, until: float) -> None:
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         await self._ready().run(lambda tx: ops.deny_access(tx, jti, until), write=True)
 
     async def purge(self, request: PurgeRequest) -> int:
@@ -272,6 +272,8 @@ class SQLiteStore:
             session_created_at=entry[1],
             access_floor=entry[2],
             revoked_before=cache.marks.get(subject),
+            generation=entry[5],
+            refreshed_at=entry[6],
         )
 
     async def _catch_up(self, batcher: Batcher, needed: float) -> None:
@@ -292,8 +294,9 @@ class SQLiteStore:
     async def session(self, sid: str) -> SessionRecord | None:
         return await self._ready().run(lambda tx: ops.session(tx, sid), write=False)
 
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
-        return await self._ready().run(lambda tx: ops.refresh_record(tx, jti), write=False)
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
+        record = await self._ready().run(lambda tx: ops.refresh_record(tx, jti), write=False)
+        return None if record is None or (sid is not None and record.sid != sid) else record
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         return await self._ready().run(lambda tx: ops.sessions(tx, subject), write=False)
