@@ -16,12 +16,12 @@ from tokenlife.store import RefreshRecord, RefreshSnapshot, RefreshState, Sessio
 
 SESSION_COLUMNS: Final = (
     "sid, subject, created_at, expires_at, current_jti, refreshed_at, access_floor, "
-    "revoked_at, revoked_reason, access_claims, metadata"
+    "revoked_at, revoked_reason, access_claims, metadata, generation"
 )
 REFRESH_COLUMNS: Final = (
     "jti, sid, subject, issued_at, expires_at, parent_jti, state, rotated_at, successor_jti"
 )
-_SESSION_WIDTH: Final = 11
+_SESSION_WIDTH: Final = 12
 _REFRESH_WIDTH: Final = 9
 
 STATES: Final = (RefreshState.ACTIVE, RefreshState.ROTATED)
@@ -36,7 +36,7 @@ _decode_metadata = msgspec.json.Decoder(dict[str, str]).decode
 # Every f-string here interpolates only the constant column lists above.
 INSERT_SESSION: Final = (
     f"INSERT INTO sessions ({SESSION_COLUMNS}) "  # noqa: S608
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING"
 )
 INSERT_REFRESH: Final = (
     f"INSERT INTO refresh ({REFRESH_COLUMNS}) "  # noqa: S608
@@ -45,6 +45,7 @@ INSERT_REFRESH: Final = (
 SELECT_SESSION: Final = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE sid = $1"  # noqa: S608
 SELECT_SESSION_LOCKED: Final = SELECT_SESSION + " FOR UPDATE"
 SELECT_REFRESH: Final = f"SELECT {REFRESH_COLUMNS} FROM refresh WHERE jti = $1"  # noqa: S608
+SELECT_REFRESH_OF: Final = SELECT_REFRESH + " AND sid = $2"
 SELECT_SESSIONS_OF: Final = (
     f"SELECT {SESSION_COLUMNS} FROM sessions "  # noqa: S608
     "WHERE subject = $1 ORDER BY created_at, sid"
@@ -63,7 +64,7 @@ SNAPSHOT: Final = "SELECT * FROM tokenlife_lock_snapshot($1, $2, $3)"
 #: No row back means the swap failed or the successor's id is taken.
 ROTATE: Final = """
 WITH s AS (
-    UPDATE sessions SET current_jti = $1, refreshed_at = $2, access_floor = $3
+    UPDATE sessions SET current_jti = $1, refreshed_at = $2, access_floor = $3, generation = $12
     WHERE sid = $4 RETURNING sid
 ), p AS (
     UPDATE refresh SET state = $5, rotated_at = $6, successor_jti = $1
@@ -81,7 +82,7 @@ REVOKE_SESSION: Final = (
 #: Everything the strict check asks, in one statement that always returns one row.
 ACCESS: Final = (
     "SELECT EXISTS (SELECT 1 FROM denials WHERE jti = $1), s.subject, s.created_at, "
-    "s.access_floor, s.revoked_at IS NOT NULL, "
+    "s.access_floor, s.revoked_at IS NOT NULL, s.generation, s.refreshed_at, "
     "(SELECT revoked_before FROM watermarks WHERE subject = $3) "
     "FROM (SELECT 1) AS one LEFT JOIN sessions AS s ON s.sid = $2"
 )
@@ -126,6 +127,7 @@ def session_from(row: Sequence[Any], at: int = 0) -> SessionRecord | None:
         revoked_reason=row[at + 8],
         access_claims={} if claims is None else _decode_claims(claims),
         metadata={} if metadata is None else _decode_metadata(metadata),
+        generation=row[at + 11],
     )
 
 
@@ -172,6 +174,7 @@ def session_row(session: SessionRecord) -> tuple[Any, ...]:
         session.revoked_reason,
         _encode(session.access_claims) if session.access_claims else None,
         _encode(session.metadata) if session.metadata else None,
+        session.generation,
     )
 
 
@@ -202,6 +205,7 @@ __all__ = (
     "ROTATE",
     "SELECT_OPEN_SESSIONS_OF",
     "SELECT_REFRESH",
+    "SELECT_REFRESH_OF",
     "SELECT_SESSION",
     "SELECT_SESSIONS_OF",
     "SELECT_SESSION_LOCKED",

@@ -32,6 +32,7 @@ MIGRATION_LOCK: Final = 0x744C6966
 #: ``tokenlife_lock_snapshot`` locks the session row, then reads what
 #: ``decide_refresh`` needs: a VOLATILE function's second statement takes a
 #: fresh snapshot, so it sees whatever the lock holder committed before.
+#: Version 1, kept as shipped so that the v1 -> v2 path stays tested.
 V1: Final = """
 CREATE TABLE tokenlife_meta (
     application    text PRIMARY KEY,
@@ -106,8 +107,20 @@ END
 $fn$;
 """
 
+#: Version 2: sessions count their rotations (``generation``), which access
+#: tokens carry so that an older generation is superseded by identity rather
+#: than by time. Existing sessions start at 0; the snapshot function returns
+#: the new column (its row type changes, so it is dropped and made again).
+V1_TO_V2: Final = (
+    "ALTER TABLE sessions ADD COLUMN generation bigint NOT NULL DEFAULT 0;\n"
+    "DROP FUNCTION tokenlife_lock_snapshot(text, text, text);\n"
+    + V1[V1.index("CREATE FUNCTION") :]
+    .replace("    s_metadata bytea,\n", "    s_metadata bytea, s_generation bigint,\n")
+    .replace("s.access_claims, s.metadata,\n", "s.access_claims, s.metadata, s.generation,\n")
+)
+
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
-MIGRATIONS: Final[dict[int, str]] = {}
+MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2}
 VERSION: Final = 1 + len(MIGRATIONS)
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

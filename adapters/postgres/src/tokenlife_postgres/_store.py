@@ -225,6 +225,7 @@ class PostgresStore:
             float(successor.issued_at),
             float(successor.expires_at),
             rows.STATE_CODES[successor.state],
+            session.generation,
         )
         if written is None:  # the parent was not ACTIVE (impossible under the lock) or id taken
             raise StoreError("successor id collision or the refresh record was not ACTIVE")
@@ -266,7 +267,8 @@ class PostgresStore:
         return len(changes)
 
     @_fails_closed("deny an access token")
-    async def deny_access(self, jti: str, *, until: float) -> None:
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
+        # Rows never expire on their own (purge removes them), so ``now`` is not needed.
         await self._ready().execute(rows.DENY_EXTEND, jti, float(until))
 
     @_fails_closed("purge")
@@ -307,7 +309,9 @@ class PostgresStore:
             session_revoked=row[4],
             session_created_at=row[2],
             access_floor=row[3],
-            revoked_before=row[5],
+            revoked_before=row[7],
+            generation=row[5],
+            refreshed_at=row[6],
         )
 
     @_fails_closed("read a session")
@@ -316,8 +320,12 @@ class PostgresStore:
         return None if row is None else rows.session_from(row)
 
     @_fails_closed("read a refresh record")
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
-        row = await self._ready().fetchrow(rows.SELECT_REFRESH, jti)
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
+        pool = self._ready()
+        if sid is None:
+            row = await pool.fetchrow(rows.SELECT_REFRESH, jti)
+        else:
+            row = await pool.fetchrow(rows.SELECT_REFRESH_OF, jti, sid)
         return None if row is None else rows.refresh_from(row)
 
     @_fails_closed("list sessions")
