@@ -88,8 +88,19 @@ class PostgresServer:
     def _initdb(self) -> None:
         assert INITDB is not None
         subprocess.run(
-            [INITDB, "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-             "--no-sync", "--locale=C.UTF-8"],
+            [
+                INITDB,
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C.UTF-8",
+            ],
             check=True,
             capture_output=True,
             timeout=120,
@@ -105,9 +116,23 @@ class PostgresServer:
             self.port = _free_port()
         log = open(self.dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
         self._process = subprocess.Popen(
-            [POSTGRES, "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", str(self.dir), "-c", "fsync=on", "-c", "max_connections=300",
-             "-c", "shared_buffers=64MB"],
+            [
+                POSTGRES,
+                "-D",
+                str(self.data),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.dir),
+                "-c",
+                "fsync=on",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=64MB",
+            ],
             stdout=log,
             stderr=log,
             **_demote(self._user),  # type: ignore[call-overload]

@@ -171,7 +171,9 @@ async def _postgres_store(spec: StoreURL) -> AsyncIterator[Store]:
         ) from None
     options: dict[str, Any] = {"timeout": 5.0, "min_size": 1, "max_size": 4}
     try:
-        store = PostgresStore(spec.url, **options, **({} if spec.prefix is None else {"schema": spec.prefix}))
+        store = PostgresStore(
+            spec.url, **options, **({} if spec.prefix is None else {"schema": spec.prefix})
+        )
     except ConfigurationError as exc:
         raise UsageError(f"--store {spec.display}: {exc.message}") from None
     async with store as opened:

@@ -101,8 +101,13 @@ async def test_a_v1_schema_is_migrated_in_place_keeping_its_sessions(
         assert (session.subject, session.current_jti, session.generation) == ("alice", "r0", 0)
         decision = await store.refresh(
             RefreshRequest(
-                jti="r0", sid="s1", subject="alice", now=T0 + 5, grace=10,
-                successor_jti="r1", refresh_ttl=3600,
+                jti="r0",
+                sid="s1",
+                subject="alice",
+                now=T0 + 5,
+                grace=10,
+                successor_jti="r1",
+                refresh_ttl=3600,
             )  # fmt: skip
         )
         assert isinstance(decision, Rotate)

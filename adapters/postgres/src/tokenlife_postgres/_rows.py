@@ -76,8 +76,7 @@ ON CONFLICT (jti) DO NOTHING
 RETURNING jti
 """
 REVOKE_SESSION: Final = (
-    "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 "
-    "WHERE sid = $3 AND revoked_at IS NULL"
+    "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE sid = $3 AND revoked_at IS NULL"
 )
 #: Everything the strict check asks, in one statement that always returns one row.
 ACCESS: Final = (

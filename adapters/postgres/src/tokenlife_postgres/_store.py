@@ -330,7 +330,10 @@ class PostgresStore:
 
     @_fails_closed("list sessions")
     async def sessions(self, subject: str) -> list[SessionRecord]:
-        found = [rows.session_from(row) for row in await self._ready().fetch(rows.SELECT_SESSIONS_OF, subject)]
+        found = [
+            rows.session_from(row)
+            for row in await self._ready().fetch(rows.SELECT_SESSIONS_OF, subject)
+        ]
         return [s for s in found if s is not None]
 
 
