@@ -357,6 +357,15 @@ class TokenAuthority:
             raise ExpiredTokenError("the refresh token or its session has expired")
         if decision.reason == "revoked":
             raise RevokedTokenError("the session has been revoked")
+        if decision.reason == "clock_behind":
+            logger.warning(
+                "tokenlife refresh refused: token %s was rotated after this clock's now",
+                request.jti,
+            )
+            raise RevokedTokenError(
+                "the refresh token was rotated at a later time than this clock reads",
+                code="clock_behind",
+            )
         raise UnknownTokenError("the refresh token is not known to the store")
 
     # -- revoke -----------------------------------------------------------------

@@ -93,11 +93,17 @@ def decide_refresh(snapshot: RefreshSnapshot, request: RefreshRequest) -> Refres
     # 4. The active token: rotate.
     if record.state is RefreshState.ACTIVE:
         return _rotate(record, session, request)
+    # A rotation later than this request's clock (a clock that stepped back,
+    # a host behind another, a request the server ran after its own retry):
+    # no window holds a negative elapsed time, so nothing is minted — and
+    # nothing is revoked, since the caller's clock cannot tell reuse apart.
+    if record.rotated_at is not None and now < record.rotated_at:
+        return Reject(reason="clock_behind")
     # 5. The immediate parent of the current token, inside grace: same successor.
     successor = snapshot.successor
     if (
         record.rotated_at is not None
-        and in_window(now - record.rotated_at, request.grace, closed=True)
+        and now - record.rotated_at <= request.grace
         and successor is not None
         and record.successor_jti == session.current_jti == successor.jti
     ):

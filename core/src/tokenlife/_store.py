@@ -117,7 +117,9 @@ class RevokeForReuse(msgspec.Struct, frozen=True, kw_only=True, tag="reuse"):
     jti: str
 
 
-RejectReason = Literal["unknown", "revoked", "expired"]
+#: ``clock_behind``: the token was rotated at a time later than the request's
+#: ``now``; a negative elapsed time is inside no window (see ``decide_refresh``).
+RejectReason = Literal["unknown", "revoked", "expired", "clock_behind"]
 
 
 class Reject(msgspec.Struct, frozen=True, kw_only=True, tag="reject"):

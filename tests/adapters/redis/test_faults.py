@@ -67,7 +67,7 @@ async def assert_every_call_fails_closed(store: RedisStore, pair: TokenPair) -> 
         lambda: store.create_session(session, first),
         lambda: store.refresh(refresh_request(first, 1.0, "x")),
         lambda: store.access_status("j", "s1", "alice"),
-        lambda: store.deny_access("j", until=1.0),
+        lambda: store.deny_access("j", until=1.0, now=0.0),
         lambda: store.session("s1"),
         lambda: store.refresh_record("j"),
         lambda: store.purge(PurgeRequest(sessions_before=0, denials_before=0, watermarks_before=0)),

@@ -170,47 +170,62 @@ def test_subject_keys_share_a_slot_and_sessions_spread() -> None:
 # -- expiry --------------------------------------------------------------------------
 
 
-async def test_keys_expire_at_the_session_end_plus_retention(redis_store: RedisStore) -> None:
+async def pttl(client: Any, key: str) -> int:
+    return int(await client.execute_command("PTTL", key))
+
+
+def near(measured: int, expected_s: float) -> bool:
+    """A PTTL (ms) counted down from ``expected_s`` by at most a few seconds of test."""
+    expected = math.ceil(expected_s * 1000)
+    return expected - 5000 <= measured <= expected
+
+
+@pytest.mark.parametrize("epoch", [T0, 1_000_000.0, 4_000_000_000.0])
+async def test_keys_expire_after_the_session_end_plus_retention_on_the_callers_clock(
+    redis_store: RedisStore, epoch: float
+) -> None:
+    """Expiries are durations from the caller's ``now``: whatever epoch the
+    caller's clock reads (far behind or ahead of the server's), a key lives
+    exactly until the caller's deadline plus retention."""
+    keys, client = Keys(redis_store.prefix), redis_store.client
+    session, first = make_session(now=epoch)
+    await redis_store.create_session(session, first)
+    lifetime = session.expires_at + MAX_LEEWAY - epoch
+    for key in (keys.session("s1"), keys.family("s1"), keys.index("alice")):
+        assert near(await pttl(client, key), lifetime), key
+    # Rotation and revocation keep the expiry (sessions are never extended).
+    before = await pexpiretime(client, keys.session("s1"))
+    await redis_store.refresh(refresh_request(first, epoch + 5, "s1-r1"))
+    await redis_store.revoke_session("s1", now=epoch + 6, reason="x", deny=("a1", epoch + 900))
+    assert await pexpiretime(client, keys.session("s1")) == before
+    assert await pexpiretime(client, keys.family("s1")) == before
+    # A denial lasts until the token's exp (plus the same retention for leeway).
+    assert near(await pttl(client, keys.denial("a1")), 900 - 6 + MAX_LEEWAY)
+    await redis_store.deny_access("a2", until=epoch + 100, now=epoch + 50)
+    assert near(await pttl(client, keys.denial("a2")), 50 + MAX_LEEWAY)
+    # The subject index lives as long as its longest-lived session.
+    later, later_first = make_session("s2", now=epoch + 1000)
+    await redis_store.create_session(later, later_first)
+    index_ttl = await pttl(client, keys.index("alice"))
+    assert near(index_ttl, later.expires_at + MAX_LEEWAY - later.created_at)
+    await redis_store.create_session(*make_session("s3", now=epoch - 1000))
+    # A shorter-lived session never shortens it.
+    assert near(await pttl(client, keys.index("alice")), index_ttl / 1000)
+
+
+async def test_a_deadline_already_behind_the_caller_leaves_keys_to_purge(
+    redis_store: RedisStore,
+) -> None:
+    """A denial whose ``until`` plus retention is already behind the caller's
+    ``now`` sets no expiry: purge (on the caller's clock) removes it."""
     keys, client = Keys(redis_store.prefix), redis_store.client
     session, first = make_session(now=T0)
     await redis_store.create_session(session, first)
-    end_ms = math.ceil((session.expires_at + MAX_LEEWAY) * 1000)
-    for key in (keys.session("s1"), keys.family("s1"), keys.index("alice")):
-        assert await pexpiretime(client, key) == end_ms
-    # Rotation and revocation keep the deadline (sessions are never extended).
-    await redis_store.refresh(refresh_request(first, T0 + 5, "s1-r1"))
-    await redis_store.revoke_session("s1", now=T0 + 6, reason="x", deny=("a1", T0 + 900))
-    assert await pexpiretime(client, keys.session("s1")) == end_ms
-    assert await pexpiretime(client, keys.family("s1")) == end_ms
-    # A denial lasts until the token's exp (plus the same retention for leeway).
-    assert await pexpiretime(client, keys.denial("a1")) == math.ceil((T0 + 900 + MAX_LEEWAY) * 1000)
-    # The subject index lives as long as its longest-lived session.
-    later, later_first = make_session("s2", now=T0 + 1000)
-    await redis_store.create_session(later, later_first)
-    later_ms = math.ceil((later.expires_at + MAX_LEEWAY) * 1000)
-    assert await pexpiretime(client, keys.index("alice")) == later_ms
-    await redis_store.create_session(*make_session("s3", now=T0 - 1000))
-    assert await pexpiretime(client, keys.index("alice")) == later_ms
-
-
-async def test_a_clock_behind_the_server_leaves_keys_to_purge(redis_store: RedisStore) -> None:
-    """A deadline already past on the server's clock must not delete a record the
-    caller's clock still needs: the key stays, and purge (on that clock) removes it."""
-    keys, client = Keys(redis_store.prefix), redis_store.client
-    past = 1_000_000.0
-    session, first = make_session(now=past)
-    await redis_store.create_session(session, first)
-    await redis_store.deny_access("a1", until=past + 900)
-    for key in (keys.session("s1"), keys.family("s1"), keys.index("alice"), keys.denial("a1")):
-        assert await pexpiretime(client, key) == -1
-    assert await redis_store.session("s1") == session
-    purge = PurgeRequest(
-        sessions_before=session.expires_at,
-        denials_before=past + 900,
-        watermarks_before=past,
-    )
-    assert await redis_store.purge(purge) == 1
-    assert await client.exists(keys.session("s1"), keys.family("s1"), keys.denial("a1")) == 0
+    await redis_store.deny_access("a1", until=T0 - 10_000, now=T0)
+    assert await pexpiretime(client, keys.denial("a1")) == -1
+    purge = PurgeRequest(sessions_before=0, denials_before=T0 - 10_000, watermarks_before=0)
+    await redis_store.purge(purge)
+    assert await client.exists(keys.denial("a1")) == 0
 
 
 async def test_the_watermark_mirror_is_forgotten_with_the_watermark(
@@ -269,7 +284,7 @@ async def test_a_closed_store_refuses_everything(redis_server: redis_servers.Red
         store.access_status("j", "s1", "alice"),
         store.revoke_session("s1", now=T0, reason="x"),
         store.revoke_subject("alice", now=T0, reason="x"),
-        store.deny_access("j", until=T0),
+        store.deny_access("j", until=T0, now=T0),
         store.session("s1"),
         store.refresh_record("j"),
         store.sessions("alice"),

@@ -12,7 +12,7 @@ import pytest
 from msgspec.structs import replace
 
 from tokenlife import StoreError
-from tokenlife.store import RefreshRequest, RefreshState, Rotate
+from tokenlife.store import RefreshRequest, RefreshState, Rotate, SessionRecord
 from tokenlife_sqlite import SCHEMA_VERSION, SQLiteStore
 from tokenlife_sqlite import _rows as rows
 from tokenlife_sqlite._schema import (
@@ -22,6 +22,7 @@ from tokenlife_sqlite._schema import (
     V1_TO_V2,
     V2_TO_V3,
     V3_TO_V4,
+    V4_TO_V5,
 )
 
 from ._support import T0, login
@@ -41,13 +42,25 @@ def pragma(path: Path, name: str) -> object:
         conn.close()
 
 
+#: The session columns before v6 added ``generation``.
+OLD_SESSION_COLUMNS = rows.SESSION_COLUMNS.removesuffix(", generation")
 #: How v1 to v3 wrote a session and a refresh record (separate tables).
-OLD_INSERT_SESSION = f"INSERT INTO sessions ({rows.SESSION_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
+OLD_INSERT_SESSION = f"INSERT INTO sessions ({OLD_SESSION_COLUMNS}) VALUES ({', '.join('?' * 11)})"  # noqa: S608
 OLD_INSERT_REFRESH = f"INSERT INTO refresh ({rows.REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 #: How v4 wrote them: one table, no headroom.
 V4_INSERT_SESSION = (
-    f"INSERT INTO records (jti, {rows.SESSION_COLUMNS}) VALUES ('', {', '.join('?' * 11)})"  # noqa: S608
+    f"INSERT INTO records (jti, {OLD_SESSION_COLUMNS}) VALUES ('', {', '.join('?' * 11)})"  # noqa: S608
 )
+#: How v5 wrote a session: with the headroom its first rotation uses.
+V5_INSERT_SESSION = (
+    f"INSERT INTO records (jti, {OLD_SESSION_COLUMNS}, headroom) "  # noqa: S608
+    f"VALUES ('', {', '.join('?' * 11)}, zeroblob(200))"
+)
+
+
+def old_row(session: SessionRecord) -> tuple[object, ...]:
+    """A session's row as schema v1 to v5 had it (no generation)."""
+    return rows.session_row(session)[:11]
 V4_INSERT_REFRESH = f"INSERT INTO records ({rows.REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 
 
@@ -58,7 +71,7 @@ def v1_file(path: Path, *, second_active: bool = False) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("PRAGMA user_version = 1")
     session, first = login("s1")
-    conn.execute(OLD_INSERT_SESSION, rows.session_row(session))
+    conn.execute(OLD_INSERT_SESSION, old_row(session))
     conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(first))
     if second_active:  # what v1 could not prevent: two ACTIVE tokens in one session
         conn.execute(OLD_INSERT_REFRESH, rows.refresh_row(replace(first, jti="s1-fork")))
@@ -100,31 +113,48 @@ async def test_v1_is_migrated_in_place_keeping_its_data(tmp_path: Path) -> None:
 
 
 def old_file(path: Path, version: int) -> None:
-    """A file as schema v2, v3 or v4 left it: one session rotated once (a ROTATED and
-    an ACTIVE record), and a second session never rotated."""
+    """A file as schema v2 to v5 left it: one session rotated once (a ROTATED and
+    an ACTIVE record), a second session never rotated, a third revoked, a
+    denied access token and a subject watermark."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.executescript(
-        V1 + V1_TO_V2 + (V2_TO_V3 if version >= 3 else "") + (V3_TO_V4 if version >= 4 else "")
+        V1
+        + V1_TO_V2
+        + (V2_TO_V3 if version >= 3 else "")
+        + (V3_TO_V4 if version >= 4 else "")
+        + (";" + V4_TO_V5 if version >= 5 else "")
     )
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {version}")
-    insert_session = V4_INSERT_SESSION if version >= 4 else OLD_INSERT_SESSION
+    insert_session = (
+        V5_INSERT_SESSION
+        if version >= 5
+        else V4_INSERT_SESSION
+        if version >= 4
+        else OLD_INSERT_SESSION
+    )
     insert_refresh = V4_INSERT_REFRESH if version >= 4 else OLD_INSERT_REFRESH
     session, first = login("s1")
     rotated = replace(
         first, state=RefreshState.ROTATED, rotated_at=first.issued_at + 5, successor_jti="s1-r1"
     )
     active = replace(first, jti="s1-r1", parent_jti=first.jti, issued_at=first.issued_at + 5)
-    conn.execute(insert_session, rows.session_row(replace(session, current_jti="s1-r1")))
+    conn.execute(insert_session, old_row(replace(session, current_jti="s1-r1")))
     conn.execute(insert_refresh, rows.refresh_row(rotated))
     conn.execute(insert_refresh, rows.refresh_row(active))
     other, other_first = login("s2")
-    conn.execute(insert_session, rows.session_row(other))
+    conn.execute(insert_session, old_row(other))
     conn.execute(insert_refresh, rows.refresh_row(other_first))
+    gone, gone_first = login("s3", "bob")
+    gone = replace(gone, revoked_at=T0 + 2, revoked_reason="logout")
+    conn.execute(insert_session, old_row(gone))
+    conn.execute(insert_refresh, rows.refresh_row(gone_first))
+    conn.execute("INSERT INTO denials (jti, until) VALUES ('a-denied', ?)", (T0 + 900,))
+    conn.execute("INSERT INTO watermarks (subject, revoked_before) VALUES ('carol', ?)", (T0,))
     conn.close()
 
 
-@pytest.mark.parametrize("version", [2, 3, 4])
+@pytest.mark.parametrize("version", [2, 3, 4, 5])
 async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
     tmp_path: Path, version: int
 ) -> None:
@@ -139,6 +169,13 @@ async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
         session = await store.session("s1")
         assert session is not None and session.current_jti == "s1-r1"
         assert session.access_claims == login("s1")[0].access_claims
+        assert session.generation == 0, "a session from before generations starts at 0"
+        revoked = await store.session("s3")
+        assert revoked is not None and revoked.revoked_at == T0 + 2
+        assert (await store.access_status("a", "s3", "bob")).session_revoked
+        assert (await store.access_status("a-denied", "s1", "alice")).denied
+        await store.create_session(*login("c1", "carol", now=T0 - 1))
+        assert (await store.access_status("a", "c1", "carol")).revoked_before == T0
         decision = await store.refresh(
             RefreshRequest(
                 jti="s1-r1", sid="s1", subject="alice", now=child.issued_at + 1, grace=10.0,
@@ -146,7 +183,12 @@ async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
             )
         )  # fmt: skip
         assert isinstance(decision, Rotate)
+        assert decision.session.generation == 1
+        assert await store.session("s1") == decision.session
+        status = await store.access_status("a", "s1", "alice")
+        assert (status.generation, status.refreshed_at) == (1, child.issued_at + 1)
         assert [s.sid for s in await store.sessions("alice")] == ["s1", "s2"]
+        await store.revoke_session("c1", now=T0, reason="x")
     assert pragma(path, "user_version") == SCHEMA_VERSION
     conn = sqlite3.connect(path)
     try:
@@ -166,12 +208,14 @@ async def test_old_files_are_migrated_to_sessions_stored_with_their_records(
     finally:
         conn.close()
     assert key == ["sid", "jti"], "a session's rows are stored together"
-    assert "headroom" in columns
+    assert {"headroom", "generation"} <= columns
     assert {"refresh_by_jti", "refresh_one_active", "sessions_by_expiry"} <= indexes
     assert kinds["sessions"] == kinds["refresh"] == "view", "the v3 tables, to read"
     assert active == 1
     assert in_key_order == [
+        ("c1", ""), ("c1", "c1-r0"),
         ("s1", ""), ("s1", "s1-r0"), ("s1", "s1-r1"), ("s1", "s1-r2"), ("s2", ""), ("s2", "s2-r0"),
+        ("s3", ""), ("s3", "s3-r0"),
     ], "each session's row first, then its records"  # fmt: skip
 
 

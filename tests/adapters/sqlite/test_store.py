@@ -135,7 +135,7 @@ async def test_own_writes_are_seen_at_once_without_a_catch_up(tmp_path: Path) ->
         await store.revoke_subject("bob", now=T0 + 9, reason="everywhere")
         status = await store.access_status("j", "b1", "bob")
         assert status.session_revoked and status.revoked_before == T0 + 9
-        await store.deny_access("a2", until=T0 + 10)
+        await store.deny_access("a2", until=T0 + 10, now=T0)
         assert (await store.access_status("a2", "s2", "alice")).denied
 
 
@@ -145,7 +145,7 @@ async def test_another_connections_writes_respect_the_staleness_bound(tmp_path: 
         await writer.create_session(*login("s1"))
         assert (await reader.access_status("j", "s1", "alice")).session_found
         await writer.revoke_session("s1", now=T0 + 1, reason="logout")
-        await writer.deny_access("a9", until=T0 + 900)
+        await writer.deny_access("a9", until=T0 + 900, now=T0)
         await asyncio.sleep(0.06)  # past the bound, whatever the reader last saw
         status = await reader.access_status("a9", "s1", "alice")
         assert status.session_revoked and status.denied

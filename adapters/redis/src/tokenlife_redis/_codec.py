@@ -29,9 +29,13 @@ from tokenlife import StoreError
 from tokenlife.store import AccessStatus, RefreshRecord, RefreshState, SessionRecord
 
 #: The session hash's fields, in the order every script and read returns them.
-SESSION_FIELDS: Final = ("sid", "sub", "ca", "ea", "cj", "ra", "af", "rv", "rr", "ac", "md", "wm")
+#: ``gn`` (the generation) came last, after the layout without it: a session
+#: written before has no such field, which reads as generation 0.
+SESSION_FIELDS: Final = (
+    "sid", "sub", "ca", "ea", "cj", "ra", "af", "rv", "rr", "ac", "md", "wm", "gn",
+)  # fmt: skip
 #: What the strict access check reads of a session.
-ACCESS_FIELDS: Final = ("sub", "rv", "ca", "af", "wm")
+ACCESS_FIELDS: Final = ("sub", "rv", "ca", "af", "wm", "gn", "ra")
 #: The end of every stored ACTIVE refresh record (state, rotated_at, successor_jti).
 ACTIVE_TAIL: Final = b',"active",null,null]'
 
@@ -152,6 +156,8 @@ def encode_session(session: SessionRecord) -> list[bytes | str]:
         _encode(session.access_claims),
         "md",
         _encode(session.metadata),
+        "gn",
+        b"%d" % session.generation,
     ]
     if session.revoked_at is not None:
         pairs += ("rv", num(session.revoked_at))
@@ -177,12 +183,17 @@ def decode_session(values: Sequence[Value]) -> SessionRecord | None:
         revoked_reason=None if rr is None else text(rr),
         access_claims=_dict_decoder.decode(ac) if ac is not None else {},
         metadata=_meta_decoder.decode(md) if md is not None else {},
+        generation=_generation(values[12]),
     )
+
+
+def _generation(value: Value) -> int:
+    return 0 if value is None else int(value)
 
 
 def decode_access(denied: bool, values: Sequence[Value], subject: str) -> AccessStatus:
     """The strict-mode answer from a session's :data:`ACCESS_FIELDS`."""
-    sub, rv, ca, af, wm = values
+    sub, rv, ca, af, wm, gn, ra = values
     if sub is None or ca is None or af is None or text(sub) != subject:
         return AccessStatus(denied=denied, session_found=False)
     return AccessStatus(
@@ -192,6 +203,8 @@ def decode_access(denied: bool, values: Sequence[Value], subject: str) -> Access
         session_created_at=float(ca),
         access_floor=float(af),
         revoked_before=opt_float(wm),
+        generation=_generation(gn),
+        refreshed_at=0.0 if ra is None else float(ra),
     )
 
 

@@ -13,7 +13,7 @@ that snapshot and refuses to go on if the two ever disagree.
 Conventions: times are stored as the text Python sent and only compared as
 numbers here (never formatted, so never rounded); a session hash is read with
 :data:`FIELDS` in :data:`tokenlife_redis._codec.SESSION_FIELDS` order; expiry
-deadlines are epoch milliseconds computed by the caller.
+durations are milliseconds the caller computed on its own clock.
 """
 
 from __future__ import annotations
@@ -38,29 +38,24 @@ local function pack(head, fields)
   return cjson.encode(out)
 end
 
-local function server_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- Expire a key at a deadline (epoch ms) still ahead on the server's clock. A
--- deadline already behind it comes from a caller running its own clock: the
--- key then stays until purge() removes it on that caller's time.
-local function expire_at(key, ms)
-  if tonumber(ms) > server_ms() then redis.call('PEXPIREAT', key, ms) end
+-- Expire a key after ms milliseconds, a duration the caller measured on its
+-- own clock (deadline - now): the server's clock only counts it down, so a
+-- skewed server cannot cut it short. A duration that is not positive means
+-- the caller's deadline is already behind: the key then stays until purge().
+local function expire_in(key, ms)
+  if tonumber(ms) > 0 then redis.call('PEXPIRE', key, ms) end
 end
 
 -- A key shared by members with different deadlines lives until the latest;
 -- one member without a usable deadline keeps it until purge().
 local function extend(key, ms, existed)
-  local now = server_ms()
-  if tonumber(ms) <= now then
+  if tonumber(ms) <= 0 then
     redis.call('PERSIST', key)
   elseif not existed then
-    redis.call('PEXPIREAT', key, ms)
+    redis.call('PEXPIRE', key, ms)
   else
     local ttl = redis.call('PTTL', key)
-    if ttl >= 0 and now + ttl < tonumber(ms) then redis.call('PEXPIREAT', key, ms) end
+    if ttl >= 0 and ttl < tonumber(ms) then redis.call('PEXPIRE', key, ms) end
   end
 end
 
@@ -75,19 +70,19 @@ local function deny(key, queue, jti, untl, ms)
   local old = redis.call('GET', key)
   if old and tonumber(old) >= tonumber(untl) then return end
   redis.call('SET', key, untl)
-  expire_at(key, ms)
+  expire_in(key, ms)
   if queue then redis.call('ZADD', queue, 'GT', untl, jti) end
 end
 """
 
 CREATE: Final = """
 -- KEYS: session, family [, subject index, subject watermark, session queue]
--- ARGV: deadline_ms, sid, created_at, expires_at, first jti, first record, session pairs...
+-- ARGV: ttl_ms, sid, created_at, expires_at, first jti, first record, session pairs...
 if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
-expire_at(KEYS[1], ARGV[1])
-expire_at(KEYS[2], ARGV[1])
+expire_in(KEYS[1], ARGV[1])
+expire_in(KEYS[2], ARGV[1])
 if #KEYS == 5 then
   local w = redis.call('GET', KEYS[4])
   if w then redis.call('HSET', KEYS[1], 'wm', w) end
@@ -99,7 +94,7 @@ return 1
 
 SUBJECT_ADD: Final = """
 -- Cluster half of CREATE, run after it. KEYS: subject index, subject watermark
--- ARGV: deadline_ms, created_at, sid. Returns the watermark (to mirror) or nil.
+-- ARGV: ttl_ms, created_at, sid. Returns the watermark (to mirror) or nil.
 index_add(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return redis.call('GET', KEYS[2])
 """
@@ -149,9 +144,12 @@ if r[6] == 'active' then
   redis.call('HSET', KEYS[2],
     ARGV[1], string.sub(raw, 1, #raw - #ACTIVE_TAIL) .. ARGV[9],
     ARGV[6], ARGV[7] .. exp .. ARGV[8])
-  redis.call('HSET', KEYS[1], 'cj', ARGV[6], 'ra', ARGV[4], 'af', floor)
+  local gen = string.format('%d', tonumber(S[13] or '0') + 1)
+  redis.call('HSET', KEYS[1], 'cj', ARGV[6], 'ra', ARGV[4], 'af', floor, 'gn', gen)
   return decided('rotate')
 end
+-- Rotated later than this request's clock: no window holds a negative time.
+if r[7] ~= cjson.null and now < r[7] then return decided('clock_behind') end
 -- 5. The immediate parent of the current token, inside grace: same successor.
 local succ = false
 if r[8] ~= cjson.null then succ = redis.call('HGET', KEYS[2], r[8]) end
@@ -164,15 +162,15 @@ return decided('reuse', succ)
 """
 
 ACCESS: Final = """
--- KEYS: session, denial. Returns {denied, sub, rv, ca, af, wm} as one JSON array.
-local v = redis.call('HMGET', KEYS[1], 'sub', 'rv', 'ca', 'af', 'wm')
+-- KEYS: session, denial. Returns {denied, sub, rv, ca, af, wm, gn, ra} as one JSON array.
+local v = redis.call('HMGET', KEYS[1], 'sub', 'rv', 'ca', 'af', 'wm', 'gn', 'ra')
 local denied = tostring(redis.call('EXISTS', KEYS[2]))
 return cjson.encode({denied, v[1] or cjson.null, v[2] or cjson.null, v[3] or cjson.null,
-  v[4] or cjson.null, v[5] or cjson.null})
+  v[4] or cjson.null, v[5] or cjson.null, v[6] or cjson.null, v[7] or cjson.null})
 """
 
 REVOKE: Final = """
--- KEYS: session [, denial, denial queue]. ARGV: now, reason [, jti, until, deadline_ms]
+-- KEYS: session [, denial, denial queue]. ARGV: now, reason [, jti, until, ttl_ms]
 -- Returns pack({}, the session afterwards), or nil for an unknown session.
 if #KEYS == 3 then deny(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5]) end
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
@@ -183,7 +181,7 @@ return pack({}, redis.call('HMGET', KEYS[1], unpack(FIELDS)))
 """
 
 DENY: Final = """
--- KEYS: denial [, denial queue]. ARGV: jti, until, deadline_ms
+-- KEYS: denial [, denial queue]. ARGV: jti, until, ttl_ms
 deny(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1
 """

@@ -35,7 +35,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 from redis.typing import EncodableT
 
 from tokenlife import MAX_LEEWAY, ConfigurationError, StoreError
@@ -176,12 +176,15 @@ class RedisStore:
 
         ``cluster=True`` connects a ``RedisCluster`` (the URL names any node).
         Otherwise the client gets a *blocking* pool (``max_connections``,
-        default 64: a burst of callers waits for a connection instead of
-        failing), 5-second socket timeouts (a hung server fails closed instead
-        of hanging the request), and three quick retries of a command that met
-        a dropped connection — safe here: a retried rotation finds its own
-        rotation inside the grace window and hands back the same successor.
-        Keyword arguments go to redis-py and override these defaults.
+        default 64: a burst of callers waits for a connection, up to
+        ``timeout``, 5 s, instead of failing at once), 5-second socket timeouts
+        (a hung server fails closed instead of hanging the request), and three
+        quick retries of a command that met a dropped connection — never of one
+        that timed out, so a caller with a connection waits at most 5 s plus
+        under a second of backoff against a stalled server. A retried rotation
+        that did reach the server finds it inside the grace window and gets
+        the same successor. Keyword arguments go to redis-py and override
+        these defaults.
         """
         _check_prefix(prefix)
         client: Client
@@ -192,7 +195,13 @@ class RedisStore:
                 "max_connections": 64,
                 "socket_timeout": 5.0,
                 "socket_connect_timeout": 5.0,
-                "retry": Retry(ExponentialBackoff(cap=0.25, base=0.01), 3),
+                "timeout": 5.0,  # the pool's wait for a free connection
+                # Only dropped connections: a timeout already took 5 s, and a
+                # retry would take 5 s more each time (RedisError subclasses
+                # both, neither is the other).
+                "retry": Retry(
+                    ExponentialBackoff(cap=0.25, base=0.01), 3, supported_errors=(ConnectionError,)
+                ),
                 **client_options,
             }
             client = Redis.from_pool(BlockingConnectionPool.from_url(url, **options))
@@ -231,13 +240,14 @@ class RedisStore:
         if self._owns_client:
             await self.client.aclose()
 
-    def _deadline(self, at: float) -> bytes:
-        """Epoch milliseconds at which a key stops mattering (``at`` plus retention).
+    def _deadline(self, at: float, now: float) -> bytes:
+        """Milliseconds from the caller's ``now`` until a key stops mattering
+        (``at`` plus retention): a duration, so the server's clock never moves it.
 
-        Clamped to what PEXPIREAT and Lua's doubles hold exactly: a time that
+        Clamped to what PEXPIRE and Lua's doubles hold exactly: a time that
         far out means "never" anyway.
         """
-        ms = (float(at) + self._retention) * 1000
+        ms = (float(at) + self._retention - float(now)) * 1000
         if not ms < _MAX_MS:  # also inf and nan
             return b"%d" % _MAX_MS
         return b"%d" % math.ceil(ms) if ms > 0 else b"0"
@@ -247,7 +257,7 @@ class RedisStore:
     @_fails_closed("create a session")
     async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
         keys, scripts, sid, subject = self._keys, self._scripts, session.sid, session.subject
-        deadline = self._deadline(session.expires_at)
+        deadline = self._deadline(session.expires_at, session.created_at)
         own = [keys.session(sid), keys.family(sid)]
         args: list[EncodableT] = [deadline, sid, num(session.created_at)]
         args += (num(session.expires_at), first.jti, encode_record(first))
@@ -332,21 +342,21 @@ class RedisStore:
             reply = await scripts.run(scripts.revoke, own, args)
         elif not self._cluster:
             own += (keys.denial(deny[0]), keys.denial_queue)
-            args += (deny[0], num(deny[1]), self._deadline(deny[1]))
+            args += (deny[0], num(deny[1]), self._deadline(deny[1], now))
             reply = await scripts.run(scripts.revoke, own, args)
         else:
             reply, _ = await asyncio.gather(
-                scripts.run(scripts.revoke, own, args), self._deny(*deny)
+                scripts.run(scripts.revoke, own, args), self._deny(*deny, now)
             )
         return None if reply is None else decode_session(unpack(reply))
 
     @_fails_closed("deny an access token")
-    async def deny_access(self, jti: str, *, until: float) -> None:
-        await self._deny(jti, until)
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
+        await self._deny(jti, until, now)
 
-    async def _deny(self, jti: str, until: float) -> None:
+    async def _deny(self, jti: str, until: float, now: float) -> None:
         keys, scripts = self._keys, self._scripts
-        args = (jti, num(until), self._deadline(until))
+        args = (jti, num(until), self._deadline(until, now))
         if not self._cluster:
             await scripts.run(scripts.deny, (keys.denial(jti), keys.denial_queue), args)
         else:
@@ -376,10 +386,13 @@ class RedisStore:
         return decode_session(await self.client.hmget(self._keys.session(sid), SESSION_FIELDS))
 
     @_fails_closed("read a refresh record")
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
-        """A diagnostic read: records are filed under their session, so without
-        the sid this looks through every session the store still tracks."""
-        return await self._steps.find_record(jti)
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
+        """Records are filed under their session: with the ``sid`` one HGET;
+        without it, a diagnostic read through every session the store tracks."""
+        if sid is None:
+            return await self._steps.find_record(jti)
+        raw = await self.client.hget(self._keys.family(sid), jti)
+        return None if raw is None else decode_record(jti, raw)
 
 
 __all__ = ("RedisStore",)
