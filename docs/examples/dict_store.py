@@ -103,6 +103,8 @@ class DictStore:
             session_created_at=session.created_at,
             access_floor=session.access_floor,
             revoked_before=self._watermarks.get(subject),
+            generation=session.generation,
+            refreshed_at=session.refreshed_at,
         )
 
     async def revoke_session(
@@ -131,7 +133,7 @@ class DictStore:
                     revoked += 1
             return revoked
 
-    async def deny_access(self, jti: str, *, until: float) -> None:
+    async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         self._open()
         async with self._lock:
             self._denied[jti] = max(until, self._denied.get(jti, until))
@@ -140,9 +142,10 @@ class DictStore:
         self._open()
         return self._sessions.get(sid)
 
-    async def refresh_record(self, jti: str) -> RefreshRecord | None:
+    async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
         self._open()
-        return self._refresh.get(jti)
+        record = self._refresh.get(jti)
+        return None if record is None or (sid is not None and record.sid != sid) else record
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         self._open()
