@@ -61,6 +61,8 @@ V5_INSERT_SESSION = (
 def old_row(session: SessionRecord) -> tuple[object, ...]:
     """A session's row as schema v1 to v5 had it (no generation)."""
     return rows.session_row(session)[:11]
+
+
 V4_INSERT_REFRESH = f"INSERT INTO records ({rows.REFRESH_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 
 

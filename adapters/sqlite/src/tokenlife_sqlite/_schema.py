@@ -219,7 +219,9 @@ PAGE_SIZE: Final = 2048
 
 _TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes", "records")
 #: The tables (views from v4 on, for the first two) each schema version has.
-_TABLES_OF: Final = {1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES, 5: _TABLES, 6: _TABLES}
+_TABLES_OF: Final = {
+    1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES, 5: _TABLES, 6: _TABLES,
+}  # fmt: skip
 
 
 def check_header(path: str) -> None:
