@@ -169,11 +169,12 @@ async def _postgres_store(spec: StoreURL) -> AsyncIterator[Store]:
             "postgresql:// stores need the tokenlife-postgres package: "
             "pip install 'tokenlife-cli[postgres]'"
         ) from None
+    # ``timeout`` (connecting) goes through to asyncpg; a person is waiting.
     options: dict[str, Any] = {"timeout": 5.0, "min_size": 1, "max_size": 4}
+    if spec.prefix is not None:
+        options["schema"] = spec.prefix
     try:
-        store = PostgresStore(
-            spec.url, **options, **({} if spec.prefix is None else {"schema": spec.prefix})
-        )
+        store = PostgresStore(spec.url, **options)
     except ConfigurationError as exc:
         raise UsageError(f"--store {spec.display}: {exc.message}") from None
     async with store as opened:

@@ -41,7 +41,8 @@ async def test_a_statement_timeout_fails_closed_and_writes_nothing(
             tx = blocker.transaction()
             await tx.start()
             await blocker.execute(
-                f"SELECT 1 FROM {schema}.sessions WHERE sid = $1 FOR UPDATE", pair.session_id
+                f"SELECT 1 FROM {schema}.sessions WHERE sid = $1 FOR UPDATE",  # noqa: S608
+                pair.session_id,
             )
             with pytest.raises(StoreError):
                 await auth.refresh(pair.refresh_token)
@@ -73,7 +74,8 @@ async def test_a_connection_lost_mid_rotation_fails_closed_and_writes_nothing(
             tx = blocker.transaction()
             await tx.start()
             await blocker.execute(
-                f"SELECT 1 FROM {schema}.sessions WHERE sid = $1 FOR UPDATE", pair.session_id
+                f"SELECT 1 FROM {schema}.sessions WHERE sid = $1 FOR UPDATE",  # noqa: S608
+                pair.session_id,
             )
             outcome: list[BaseException | None] = []
 

@@ -46,7 +46,7 @@ async def test_a_new_schema_is_created_at_the_current_version(
         pass
     conn = await asyncpg.connect(pg_server.url)
     try:
-        version = await conn.fetchval(f"SELECT version FROM {schema}.tokenlife_meta")
+        version = await conn.fetchval(f"SELECT version FROM {schema}.tokenlife_meta")  # noqa: S608
     finally:
         await conn.close()
     assert version == VERSION
@@ -60,7 +60,7 @@ async def test_someone_elses_schema_is_refused_untouched(
         pg_server.url,
         f"CREATE SCHEMA {schema}",
         f"CREATE TABLE {schema}.sessions (id int PRIMARY KEY, note text)",
-        f"INSERT INTO {schema}.sessions VALUES (1, 'theirs')",
+        f"INSERT INTO {schema}.sessions VALUES (1, 'theirs')",  # noqa: S608
     )
     before = await _tables(pg_server.url, schema)
     with pytest.raises(StoreError, match="not tokenlife's"):
@@ -74,7 +74,7 @@ async def test_a_newer_schema_is_refused_untouched(
     schema = fresh_schema()
     async with PostgresStore(pg_server.url, schema=schema):
         pass
-    await _sql(pg_server.url, f"UPDATE {schema}.tokenlife_meta SET version = {VERSION + 1}")
+    await _sql(pg_server.url, f"UPDATE {schema}.tokenlife_meta SET version = {VERSION + 1}")  # noqa: S608
     before = await _tables(pg_server.url, schema)
     with pytest.raises(StoreError, match="upgrade"):
         await PostgresStore(pg_server.url, schema=schema).open()
@@ -89,10 +89,10 @@ async def test_a_v1_schema_is_migrated_in_place_keeping_its_sessions(
         pg_server.url,
         f"CREATE SCHEMA {schema}",
         f"SET search_path = {schema}; {V1}",
-        f"INSERT INTO {schema}.tokenlife_meta VALUES ('tokenlife', 1)",
-        f"INSERT INTO {schema}.sessions (sid, subject, created_at, expires_at, current_jti, "
+        f"INSERT INTO {schema}.tokenlife_meta VALUES ('tokenlife', 1)",  # noqa: S608
+        f"INSERT INTO {schema}.sessions (sid, subject, created_at, expires_at, current_jti, "  # noqa: S608
         f"refreshed_at) VALUES ('s1', 'alice', {T0}, {T0 + 86400}, 'r0', {T0})",
-        f"INSERT INTO {schema}.refresh (jti, sid, subject, issued_at, expires_at, state) "
+        f"INSERT INTO {schema}.refresh (jti, sid, subject, issued_at, expires_at, state) "  # noqa: S608
         f"VALUES ('r0', 's1', 'alice', {T0}, {T0 + 3600}, 0)",
     )
     async with PostgresStore(pg_server.url, schema=schema) as store:
@@ -108,7 +108,7 @@ async def test_a_v1_schema_is_migrated_in_place_keeping_its_sessions(
                 grace=10,
                 successor_jti="r1",
                 refresh_ttl=3600,
-            )  # fmt: skip
+            )
         )
         assert isinstance(decision, Rotate)
         assert decision.session.generation == 1
