@@ -51,7 +51,7 @@ def postgres_server() -> Iterator[postgres_servers.PostgresServer]:
     server.remove()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     """An empty store of each kind."""
     if request.param == "sqlite":

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._store import PURGE_CHUNK, PostgresStore
+from ._store import PURGE_CHUNK, PostgresStore, PurgeCounts
 
-__all__ = ("PURGE_CHUNK", "PostgresStore")
+__all__ = ("PURGE_CHUNK", "PostgresStore", "PurgeCounts")

@@ -105,6 +105,15 @@ PURGE_SESSIONS: Final = (
 )
 PURGE_DENIALS: Final = "DELETE FROM denials WHERE until <= $1"
 PURGE_WATERMARKS: Final = "DELETE FROM watermarks WHERE revoked_before <= $1"
+#: What the three purge statements above would remove, counted in one
+#: read-only statement with their very conditions (a dry run's totals).
+PURGE_COUNTS: Final = (
+    "SELECT (SELECT count(*) FROM sessions WHERE expires_at <= $1), "
+    "(SELECT count(*) FROM refresh AS r JOIN sessions AS s ON s.sid = r.sid "
+    "WHERE s.expires_at <= $1), "
+    "(SELECT count(*) FROM denials WHERE until <= $2), "
+    "(SELECT count(*) FROM watermarks WHERE revoked_before <= $3)"
+)
 
 
 # -- rows -> records ------------------------------------------------------------------
@@ -196,6 +205,7 @@ __all__ = (
     "DENY_EXTEND",
     "INSERT_REFRESH",
     "INSERT_SESSION",
+    "PURGE_COUNTS",
     "PURGE_DENIALS",
     "PURGE_SESSIONS",
     "PURGE_WATERMARKS",

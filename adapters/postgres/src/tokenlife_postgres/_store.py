@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
@@ -46,6 +47,18 @@ from ._schema import check_schema_name, prepare
 
 #: Sessions purged per transaction (one purge call may run several).
 PURGE_CHUNK: Final = 256
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCounts:
+    """Rows at or past their purge cutoffs: sessions, their refresh records,
+    denials and watermarks (what :meth:`PostgresStore.purge_counts` returns)."""
+
+    sessions: int
+    refresh_tokens: int
+    denials: int
+    watermarks: int
+
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -294,6 +307,21 @@ class PostgresStore:
                     break
         return removed
 
+    @_fails_closed("count what purge would remove")
+    async def purge_counts(self, request: PurgeRequest) -> PurgeCounts:
+        """What :meth:`purge` would remove for ``request``, ignoring its ``limit``,
+        counted read-only (a dry run): nothing is locked or written."""
+        row = await self._ready().fetchrow(
+            rows.PURGE_COUNTS,
+            float(request.sessions_before),
+            float(request.denials_before),
+            float(request.watermarks_before),
+        )
+        assert row is not None  # four scalar subqueries: always one row
+        return PurgeCounts(
+            sessions=row[0], refresh_tokens=row[1], denials=row[2], watermarks=row[3]
+        )
+
     # -- reads --------------------------------------------------------------------------
 
     @_fails_closed("check an access token")
@@ -344,4 +372,4 @@ async def _revoke(conn: asyncpg.Connection, before: SessionRecord, after: Sessio
     await conn.execute(rows.REVOKE_SESSION, after.revoked_at, after.revoked_reason, after.sid)
 
 
-__all__ = ("PURGE_CHUNK", "PostgresStore")
+__all__ = ("PURGE_CHUNK", "PostgresStore", "PurgeCounts")
