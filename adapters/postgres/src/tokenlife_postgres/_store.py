@@ -121,6 +121,11 @@ class PostgresStore:
         self._locks = SessionLocks()
         self._closed = False
 
+    @classmethod
+    def from_dsn(cls, dsn: str, **options: Any) -> PostgresStore:
+        """``PostgresStore(dsn, **options)``, spelled like ``RedisStore.from_url``."""
+        return cls(dsn, **options)
+
     # -- lifecycle --------------------------------------------------------------------
 
     async def open(self) -> PostgresStore:
@@ -140,7 +145,7 @@ class PostgresStore:
                 max_size=self._max_size,
                 command_timeout=self.command_timeout,
                 server_settings=settings,
-                **self._pool_options,
+                **{"reset": _keep_session, **self._pool_options},
             )
         except Exception as exc:
             raise StoreError(f"postgres unavailable: {exc!r}") from exc
@@ -188,7 +193,11 @@ class PostgresStore:
 
     @property
     def pool(self) -> asyncpg.Pool:
-        """The asyncpg pool (for administration and tests)."""
+        """The asyncpg pool (for administration and tests).
+
+        Its connections go back to the pool without a reset (see
+        ``_keep_session``): leave no session setting, cursor or listener behind.
+        """
         return self._ready()
 
     # -- writes -------------------------------------------------------------------------
@@ -363,6 +372,17 @@ class PostgresStore:
             for row in await self._ready().fetch(rows.SELECT_SESSIONS_OF, subject)
         ]
         return [s for s in found if s is not None]
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is: no reset query, no round trip.
+
+    asyncpg's default reset (``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``, …)
+    costs a round trip on every release, which would double the strict
+    check's. The store leaves nothing behind to reset: no session settings
+    beyond the pool's own, no cursors, no listeners, advisory locks only
+    transaction-scoped; asyncpg still rolls back a transaction left open.
+    """
 
 
 async def _revoke(conn: asyncpg.Connection, before: SessionRecord, after: SessionRecord) -> None:
