@@ -117,6 +117,32 @@ async def test_a_v1_schema_is_migrated_in_place_keeping_its_sessions(
         assert (after.current_jti, after.generation) == ("r1", 1)
 
 
+async def test_the_database_refuses_a_second_active_refresh_record(
+    pg_store: PostgresStore,
+) -> None:
+    session = SessionRecord(
+        sid="s", subject="a", created_at=T0, expires_at=T0 + 600, current_jti="j0",
+        refreshed_at=T0,
+    )  # fmt: skip
+    first = RefreshRecord(jti="j0", sid="s", subject="a", issued_at=T0, expires_at=T0 + 600)
+    await pg_store.create_session(session, first)
+    request = RefreshRequest(
+        jti="j0", sid="s", subject="a", now=T0 + 1, grace=10, successor_jti="j1",
+        refresh_ttl=600,
+    )  # fmt: skip
+    assert isinstance(await pg_store.refresh(request), Rotate)  # one ACTIVE at a time
+    with pytest.raises(asyncpg.UniqueViolationError, match="refresh_one_active"):
+        await pg_store.pool.execute(
+            "INSERT INTO refresh (jti, sid, subject, issued_at, expires_at, state) "
+            "VALUES ('rogue', 's', 'a', $1, $2, 0)",
+            T0,
+            T0 + 600,
+        )
+    record = await pg_store.refresh_record("j1", sid="s")
+    assert record is not None
+    assert record.state.name == "ACTIVE"
+
+
 async def test_two_stores_opening_an_empty_schema_at_once_create_it_once(
     pg_server: postgres_servers.PostgresServer,
 ) -> None:

@@ -28,7 +28,7 @@ MIGRATION_LOCK: Final = 0x744C6966
 #: unchanged, infinities included. Ids and subjects are text; the claims and
 #: metadata dicts are msgspec JSON in bytea (NULL for the common empty dict).
 #: A refresh record's state is 0 (ACTIVE) or 1 (ROTATED); the partial unique
-#: index makes "one ACTIVE record per session" a database guarantee.
+#: index of version 3 makes "one ACTIVE record per session" a database guarantee.
 #: ``tokenlife_lock_snapshot`` locks the session row, then reads what
 #: ``decide_refresh`` needs: a VOLATILE function's second statement takes a
 #: fresh snapshot, so it sees whatever the lock holder committed before.
@@ -119,8 +119,14 @@ V1_TO_V2: Final = (
     .replace("s.access_claims, s.metadata,\n", "s.access_claims, s.metadata, s.generation,\n")
 )
 
+#: Version 3: at most one ACTIVE refresh record per session, enforced by the
+#: database whatever the code above it does (a partial unique index). A
+#: rotation's single statement turns the parent ROTATED before its successor
+#: goes in, so the index never sees two.
+V2_TO_V3: Final = "CREATE UNIQUE INDEX refresh_one_active ON refresh (sid) WHERE state = 0;"
+
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
-MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2}
+MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2, 2: V2_TO_V3}
 VERSION: Final = 1 + len(MIGRATIONS)
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
