@@ -148,3 +148,65 @@ async def test_acknowledged_rotations_survive_kill_9_of_the_server(
             assert session.generation == 5
             clock.advance(1)
             await auth.refresh(token)  # the acknowledged successor is the live one
+
+
+async def test_a_restart_mid_storm_fails_closed_and_leaves_every_chain_whole(
+    own_server: postgres_servers.PostgresServer,
+) -> None:
+    """16 sessions rotating as fast as they can while the server restarts under them:
+    each call rotates or raises StoreError, every session's chain stays whole (one
+    ACTIVE record, the current one; a generation per ROTATED record), and each
+    walks on from its last acknowledged token."""
+    own_server.start()
+    schema = fresh_schema()
+    store = PostgresStore(own_server.url, schema=schema, max_size=16, command_timeout=2.0)
+    async with store:
+        clock = FrozenClock()
+        auth = authority(store, clock)  # the clock stands still: replays stay inside grace
+        latest = {p.session_id: p for p in [await auth.issue(f"user{i}") for i in range(16)]}
+        acknowledged = dict.fromkeys(latest, 0)
+        failures: list[StoreError] = []
+        restarted = anyio.Event()
+
+        async def walk(sid: str) -> None:
+            after = 0
+            with anyio.fail_after(60):
+                while after < 3:
+                    try:
+                        latest[sid] = await auth.refresh(latest[sid].refresh_token)
+                    except StoreError as exc:
+                        failures.append(exc)
+                        await anyio.sleep(0.02)
+                        continue
+                    acknowledged[sid] += 1
+                    after += restarted.is_set()
+
+        async def restart() -> None:
+            await anyio.sleep(0.1)
+            await anyio.to_thread.run_sync(own_server.restart)
+            restarted.set()
+
+        async with anyio.create_task_group() as group:
+            for sid in latest:
+                group.start_soon(walk, sid)
+            group.start_soon(restart)
+        assert failures, "the restart should have cut rotations off"
+        conn = await asyncpg.connect(own_server.url)
+        try:
+            for sid in latest:
+                active = await conn.fetch(
+                    f"SELECT jti FROM {schema}.refresh WHERE sid = $1 AND state = 0",  # noqa: S608
+                    sid,
+                )
+                rotated = await conn.fetchval(
+                    f"SELECT count(*) FROM {schema}.refresh WHERE sid = $1 AND state = 1",  # noqa: S608
+                    sid,
+                )
+                session = await store.session(sid)
+                assert session is not None and session.revoked_at is None
+                assert [row[0] for row in active] == [session.current_jti]
+                assert session.generation == rotated >= acknowledged[sid]
+        finally:
+            await conn.close()
+        for pair in latest.values():
+            await auth.refresh(pair.refresh_token)  # a rotation, or its replay inside grace
