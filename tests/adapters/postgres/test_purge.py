@@ -23,8 +23,10 @@ def _login(n: int) -> tuple[SessionRecord, RefreshRecord]:
         sid=sid, subject=f"u{n % 7}", created_at=T0, expires_at=T0 + 60, current_jti=jti,
         refreshed_at=T0,
     )  # fmt: skip
-    return session, RefreshRecord(jti=jti, sid=sid, subject=session.subject, issued_at=T0,
-                                  expires_at=T0 + 60)  # fmt: skip
+    first = RefreshRecord(
+        jti=jti, sid=sid, subject=session.subject, issued_at=T0, expires_at=T0 + 60
+    )
+    return session, first
 
 
 def _request(limit: int) -> PurgeRequest:
