@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from ._store import PURGE_CHUNK, PostgresStore, PurgeCounts
+from ._store import PURGE_CHUNK, PostgresStore
+from ._support import PurgeCounts
 
 __all__ = ("PURGE_CHUNK", "PostgresStore", "PurgeCounts")

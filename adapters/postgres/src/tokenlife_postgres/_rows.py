@@ -1,12 +1,15 @@
 """Records to rows and back, and the SQL that moves them.
 
 Column lists are spelled once here so a statement and the function reading
-its rows cannot drift apart. Every statement is unqualified: the store's
-connections run with ``search_path`` set to its schema.
+its rows cannot drift apart. Statements are written unqualified and the store
+runs them as :func:`qualified` makes them, every table named in its schema:
+nothing depends on a connection's ``search_path`` (a pool the application
+made itself has none of ours).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -115,6 +118,21 @@ PURGE_COUNTS: Final = (
     "(SELECT count(*) FROM watermarks WHERE revoked_before <= $3)"
 )
 
+STATEMENTS: Final = (
+    INSERT_SESSION, INSERT_REFRESH, SELECT_SESSION, SELECT_SESSION_LOCKED, SELECT_REFRESH,
+    SELECT_REFRESH_OF, SELECT_SESSIONS_OF, SELECT_OPEN_SESSIONS_OF, SNAPSHOT, ROTATE,
+    REVOKE_SESSION, ACCESS, DENY_EXTEND, RAISE_WATERMARK, PURGE_SESSIONS, PURGE_DENIALS,
+    PURGE_WATERMARKS, PURGE_COUNTS,
+)  # fmt: skip
+_TABLES = re.compile(
+    r"\b(FROM|INTO|UPDATE|JOIN) (sessions|refresh|denials|watermarks|tokenlife_lock_snapshot)\b"
+)
+
+
+def qualified(schema: str) -> dict[str, str]:
+    """Each statement above (the key) with its tables named in ``schema`` (a checked name)."""
+    return {sql: _TABLES.sub(rf"\1 {schema}.\2", sql) for sql in STATEMENTS}
+
 
 # -- rows -> records ------------------------------------------------------------------
 
@@ -219,8 +237,10 @@ __all__ = (
     "SELECT_SESSIONS_OF",
     "SELECT_SESSION_LOCKED",
     "SNAPSHOT",
+    "STATEMENTS",
     "STATES",
     "STATE_CODES",
+    "qualified",
     "refresh_from",
     "refresh_row",
     "session_from",

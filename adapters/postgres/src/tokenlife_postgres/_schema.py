@@ -125,8 +125,15 @@ V1_TO_V2: Final = (
 #: goes in, so the index never sees two.
 V2_TO_V3: Final = "CREATE UNIQUE INDEX refresh_one_active ON refresh (sid) WHERE state = 0;"
 
+#: Version 4: the snapshot function names its tables through a search_path
+#: of its own (the schema, captured while migrating), so it reads the right
+#: tables whatever the calling connection's search_path is.
+V3_TO_V4: Final = (
+    "ALTER FUNCTION tokenlife_lock_snapshot(text, text, text) SET search_path FROM CURRENT;"
+)
+
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
-MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2, 2: V2_TO_V3}
+MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2, 2: V2_TO_V3, 3: V3_TO_V4}
 VERSION: Final = 1 + len(MIGRATIONS)
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

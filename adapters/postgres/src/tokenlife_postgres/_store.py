@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
@@ -44,20 +43,10 @@ from tokenlife.store import (
 from . import _rows as rows
 from ._locks import SessionLocks
 from ._schema import check_schema_name, prepare
+from ._support import PurgeCounts, keep_session, write_revocation
 
 #: Sessions purged per transaction (one purge call may run several).
 PURGE_CHUNK: Final = 256
-
-
-@dataclass(frozen=True, slots=True)
-class PurgeCounts:
-    """Rows at or past their purge cutoffs: sessions, their refresh records,
-    denials and watermarks (what :meth:`PostgresStore.purge_counts` returns)."""
-
-    sessions: int
-    refresh_tokens: int
-    denials: int
-    watermarks: int
 
 
 _P = ParamSpec("_P")
@@ -112,11 +101,16 @@ class PostgresStore:
             raise ConfigurationError("PostgresStore needs a postgresql:// URL")
         if not (0 <= min_size <= max_size and max_size >= 1) or not command_timeout > 0:
             raise ConfigurationError("0 ≤ min_size ≤ max_size, max_size ≥ 1, command_timeout > 0")
-        self.dsn = dsn
-        self.schema = check_schema_name(schema)
+        self.dsn: str | None = dsn
         self._min_size, self._max_size = min_size, max_size
-        self.command_timeout = command_timeout
         self._pool_options = pool_options
+        self._setup(schema, command_timeout, None)
+
+    def _setup(self, schema: str, command_timeout: float | None, pool: asyncpg.Pool | None) -> None:
+        self.schema = check_schema_name(schema)
+        self.command_timeout = command_timeout
+        self._q = rows.qualified(self.schema)
+        self._given = pool  # an application's own pool: never created nor closed here
         self._pool: asyncpg.Pool | None = None
         self._locks = SessionLocks()
         self._closed = False
@@ -126,12 +120,37 @@ class PostgresStore:
         """``PostgresStore(dsn, **options)``, spelled like ``RedisStore.from_url``."""
         return cls(dsn, **options)
 
+    @classmethod
+    def from_pool(cls, pool: asyncpg.Pool, *, schema: str = "tokenlife") -> PostgresStore:
+        """A store on a pool the application made and keeps (``close`` leaves it open).
+
+        The pool's own settings then apply: give it a ``command_timeout`` (a hung
+        server should fail closed, not hang the request), and know that asyncpg's
+        default reset on release costs every operation one more round trip.
+        """
+        store = cls.__new__(cls)
+        store.dsn = None
+        store._setup(schema, None, pool)
+        return store
+
     # -- lifecycle --------------------------------------------------------------------
 
     async def open(self) -> PostgresStore:
         """Connect, then create or migrate the schema; ``async with`` calls this for you."""
         if self._pool is not None or self._closed:
             raise StoreError("a PostgresStore opens once")
+        if self._given is not None:
+            try:
+                async with self._given.acquire() as conn:
+                    await prepare(conn, self.schema)
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"postgres store failed to open: {exc!r}") from exc
+            self._pool = self._given
+            return self
+        assert self.dsn is not None
+        assert self.command_timeout is not None
         settings = {
             "search_path": self.schema,
             "statement_timeout": str(int(self.command_timeout * 1000)),
@@ -145,7 +164,7 @@ class PostgresStore:
                 max_size=self._max_size,
                 command_timeout=self.command_timeout,
                 server_settings=settings,
-                **{"reset": _keep_session, **self._pool_options},
+                **{"reset": keep_session, **self._pool_options},
             )
         except Exception as exc:
             raise StoreError(f"postgres unavailable: {exc!r}") from exc
@@ -168,7 +187,7 @@ class PostgresStore:
             return
         self._closed = True
         pool, self._pool = self._pool, None
-        if pool is None:
+        if pool is None or pool is self._given:
             return
         try:
             await asyncio.wait_for(pool.close(), timeout=self.command_timeout)
@@ -196,7 +215,7 @@ class PostgresStore:
         """The asyncpg pool (for administration and tests).
 
         Its connections go back to the pool without a reset (see
-        ``_keep_session``): leave no session setting, cursor or listener behind.
+        ``keep_session``): leave no session setting, cursor or listener behind.
         """
         return self._ready()
 
@@ -207,9 +226,9 @@ class PostgresStore:
         if not first.jti or not session.sid:
             raise StoreError("a session or refresh token id cannot be empty")
         async with self._ready().acquire() as conn, conn.transaction():
-            added = await conn.execute(rows.INSERT_SESSION, *rows.session_row(session))
+            added = await conn.execute(self._q[rows.INSERT_SESSION], *rows.session_row(session))
             if added == "INSERT 0 1":
-                added = await conn.execute(rows.INSERT_REFRESH, *rows.refresh_row(first))
+                added = await conn.execute(self._q[rows.INSERT_REFRESH], *rows.refresh_row(first))
             if added != "INSERT 0 1":
                 # Raising inside the transaction rolls the session row back too.
                 raise StoreError("a session or refresh token with this id already exists")
@@ -220,7 +239,9 @@ class PostgresStore:
             raise StoreError("a refresh token id cannot be empty")
         pool = self._ready()
         async with self._locks.hold(request.sid), pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(rows.SNAPSHOT, request.jti, request.sid, request.subject)
+            row = await conn.fetchrow(
+                self._q[rows.SNAPSHOT], request.jti, request.sid, request.subject
+            )
             assert row is not None  # the function always returns one row
             snapshot = rows.snapshot_from(row)
             decision = decide_refresh(snapshot, request)
@@ -228,14 +249,13 @@ class PostgresStore:
                 await self._rotate(conn, decision)
             elif isinstance(decision, RevokeForReuse):
                 assert snapshot.session is not None  # a reuse is found on a stored session
-                await _revoke(conn, snapshot.session, decision.session)
+                await write_revocation(conn, self._q, snapshot.session, decision.session)
         return decision
 
-    @staticmethod
-    async def _rotate(conn: asyncpg.Connection, decision: Rotate) -> None:
+    async def _rotate(self, conn: asyncpg.Connection, decision: Rotate) -> None:
         parent, successor, session = decision.parent, decision.successor, decision.session
         written = await conn.fetchval(
-            rows.ROTATE,
+            self._q[rows.ROTATE],
             successor.jti,
             float(session.refreshed_at),
             float(session.access_floor),
@@ -264,20 +284,20 @@ class PostgresStore:
         pool = self._ready()
         async with self._locks.hold(sid), pool.acquire() as conn, conn.transaction():
             if deny is not None:
-                await conn.execute(rows.DENY_EXTEND, deny[0], float(deny[1]))
-            row = await conn.fetchrow(rows.SELECT_SESSION_LOCKED, sid)
+                await conn.execute(self._q[rows.DENY_EXTEND], deny[0], float(deny[1]))
+            row = await conn.fetchrow(self._q[rows.SELECT_SESSION_LOCKED], sid)
             session = None if row is None else rows.session_from(row)
             if session is None:
                 return None
             revoked = revoke_record(session, now=now, reason=reason)
-            await _revoke(conn, session, revoked)
+            await write_revocation(conn, self._q, session, revoked)
         return revoked
 
     @_fails_closed("revoke a subject")
     async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
         async with self._ready().acquire() as conn, conn.transaction():
-            await conn.execute(rows.RAISE_WATERMARK, subject, float(now))
-            found = await conn.fetch(rows.SELECT_OPEN_SESSIONS_OF, subject)
+            await conn.execute(self._q[rows.RAISE_WATERMARK], subject, float(now))
+            found = await conn.fetch(self._q[rows.SELECT_OPEN_SESSIONS_OF], subject)
             changes = []
             for row in found:
                 before = rows.session_from(row)
@@ -285,13 +305,13 @@ class PostgresStore:
                 after = revoke_record(before, now=now, reason=reason)
                 changes.append((after.revoked_at, after.revoked_reason, after.sid))
             if changes:
-                await conn.executemany(rows.REVOKE_SESSION, changes)
+                await conn.executemany(self._q[rows.REVOKE_SESSION], changes)
         return len(changes)
 
     @_fails_closed("deny an access token")
     async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         # Rows never expire on their own (purge removes them), so ``now`` is not needed.
-        await self._ready().execute(rows.DENY_EXTEND, jti, float(until))
+        await self._ready().execute(self._q[rows.DENY_EXTEND], jti, float(until))
 
     @_fails_closed("purge")
     async def purge(self, request: PurgeRequest) -> int:
@@ -302,13 +322,13 @@ class PostgresStore:
         limit, removed = max(request.limit, 0), 0
         async with pool.acquire() as conn:
             async with conn.transaction():
-                await conn.execute(rows.PURGE_DENIALS, float(request.denials_before))
-                await conn.execute(rows.PURGE_WATERMARKS, float(request.watermarks_before))
+                await conn.execute(self._q[rows.PURGE_DENIALS], float(request.denials_before))
+                await conn.execute(self._q[rows.PURGE_WATERMARKS], float(request.watermarks_before))
             while removed < limit:
                 chunk = min(limit - removed, PURGE_CHUNK)
                 async with conn.transaction():
                     status = await conn.execute(
-                        rows.PURGE_SESSIONS, float(request.sessions_before), chunk
+                        self._q[rows.PURGE_SESSIONS], float(request.sessions_before), chunk
                     )
                 count = int(status.rsplit(" ", 1)[1])
                 removed += count
@@ -321,7 +341,7 @@ class PostgresStore:
         """What :meth:`purge` would remove for ``request``, ignoring its ``limit``,
         counted read-only (a dry run): nothing is locked or written."""
         row = await self._ready().fetchrow(
-            rows.PURGE_COUNTS,
+            self._q[rows.PURGE_COUNTS],
             float(request.sessions_before),
             float(request.denials_before),
             float(request.watermarks_before),
@@ -335,7 +355,7 @@ class PostgresStore:
 
     @_fails_closed("check an access token")
     async def access_status(self, jti: str, sid: str, subject: str) -> AccessStatus:
-        row = await self._ready().fetchrow(rows.ACCESS, jti, sid, subject)
+        row = await self._ready().fetchrow(self._q[rows.ACCESS], jti, sid, subject)
         assert row is not None  # the statement always returns one row
         denied: bool = row[0]
         if row[1] is None or row[1] != subject:
@@ -353,43 +373,25 @@ class PostgresStore:
 
     @_fails_closed("read a session")
     async def session(self, sid: str) -> SessionRecord | None:
-        row = await self._ready().fetchrow(rows.SELECT_SESSION, sid)
+        row = await self._ready().fetchrow(self._q[rows.SELECT_SESSION], sid)
         return None if row is None else rows.session_from(row)
 
     @_fails_closed("read a refresh record")
     async def refresh_record(self, jti: str, *, sid: str | None = None) -> RefreshRecord | None:
         pool = self._ready()
         if sid is None:
-            row = await pool.fetchrow(rows.SELECT_REFRESH, jti)
+            row = await pool.fetchrow(self._q[rows.SELECT_REFRESH], jti)
         else:
-            row = await pool.fetchrow(rows.SELECT_REFRESH_OF, jti, sid)
+            row = await pool.fetchrow(self._q[rows.SELECT_REFRESH_OF], jti, sid)
         return None if row is None else rows.refresh_from(row)
 
     @_fails_closed("list sessions")
     async def sessions(self, subject: str) -> list[SessionRecord]:
         found = [
             rows.session_from(row)
-            for row in await self._ready().fetch(rows.SELECT_SESSIONS_OF, subject)
+            for row in await self._ready().fetch(self._q[rows.SELECT_SESSIONS_OF], subject)
         ]
         return [s for s in found if s is not None]
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Return a connection to the pool as it is: no reset query, no round trip.
-
-    asyncpg's default reset (``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``, …)
-    costs a round trip on every release, which would double the strict
-    check's. The store leaves nothing behind to reset: no session settings
-    beyond the pool's own, no cursors, no listeners, advisory locks only
-    transaction-scoped; asyncpg still rolls back a transaction left open.
-    """
-
-
-async def _revoke(conn: asyncpg.Connection, before: SessionRecord, after: SessionRecord) -> None:
-    """Write a revocation ``revoke_record`` decided; nothing if it changed nothing."""
-    if after.revoked_at == before.revoked_at and after.revoked_reason == before.revoked_reason:
-        return
-    await conn.execute(rows.REVOKE_SESSION, after.revoked_at, after.revoked_reason, after.sid)
-
-
-__all__ = ("PURGE_CHUNK", "PostgresStore", "PurgeCounts")
+__all__ = ("PURGE_CHUNK", "PostgresStore")
