@@ -129,9 +129,14 @@ _TABLES = re.compile(
 )
 
 
+def qualify_tables(sql: str, schema: str) -> str:
+    """``sql`` with every table of the store named in ``schema`` (a checked name)."""
+    return _TABLES.sub(rf"\1 {schema}.\2", sql)
+
+
 def qualified(schema: str) -> dict[str, str]:
-    """Each statement above (the key) with its tables named in ``schema`` (a checked name)."""
-    return {sql: _TABLES.sub(rf"\1 {schema}.\2", sql) for sql in STATEMENTS}
+    """Each statement above (the key) as the store runs it in ``schema``."""
+    return {sql: qualify_tables(sql, schema) for sql in STATEMENTS}
 
 
 # -- rows -> records ------------------------------------------------------------------
@@ -241,6 +246,7 @@ __all__ = (
     "STATES",
     "STATE_CODES",
     "qualified",
+    "qualify_tables",
     "refresh_from",
     "refresh_row",
     "session_from",

@@ -20,6 +20,8 @@ import asyncpg
 
 from tokenlife import ConfigurationError, StoreError
 
+from ._rows import qualify_tables
+
 APPLICATION: Final = "tokenlife"
 #: The advisory lock key migrations hold (the ASCII of "tLif").
 MIGRATION_LOCK: Final = 0x744C6966
@@ -125,11 +127,16 @@ V1_TO_V2: Final = (
 #: goes in, so the index never sees two.
 V2_TO_V3: Final = "CREATE UNIQUE INDEX refresh_one_active ON refresh (sid) WHERE state = 0;"
 
-#: Version 4: the snapshot function names its tables through a search_path
-#: of its own (the schema, captured while migrating), so it reads the right
-#: tables whatever the calling connection's search_path is.
-V3_TO_V4: Final = (
-    "ALTER FUNCTION tokenlife_lock_snapshot(text, text, text) SET search_path FROM CURRENT;"
+#: Version 4: the snapshot function names its tables in its own schema (the
+#: ``{schema}`` placeholder is filled in when migrating), so it reads the right
+#: tables whatever the calling connection's search_path is. Qualified names
+#: rather than a ``SET search_path`` clause: that clause costs a settings
+#: save and restore on every call.
+V3_TO_V4: Final = qualify_tables(
+    V1_TO_V2[V1_TO_V2.index("CREATE FUNCTION") :].replace(
+        "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+    ),
+    "{schema}",
 )
 
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
@@ -199,7 +206,7 @@ async def prepare(conn: asyncpg.Connection, schema: str) -> None:
                 version,
             )
         while version is not None and version < VERSION:
-            await conn.execute(MIGRATIONS[version])
+            await conn.execute(MIGRATIONS[version].replace("{schema}", schema))
             version += 1
         await conn.execute(
             "UPDATE tokenlife_meta SET version = $2 WHERE application = $1", APPLICATION, version
