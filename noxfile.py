@@ -13,9 +13,9 @@ import nox
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-ADAPTERS = ["memory", "sqlite", "redis", "litestar", "jwks"]
+ADAPTERS = ["memory", "sqlite", "redis", "postgres", "litestar", "jwks"]
 #: Adapters a store-parametrized test run can use, by adapter name.
-STORE_ADAPTERS = ["memory", "sqlite", "redis"]
+STORE_ADAPTERS = ["memory", "sqlite", "redis", "postgres"]
 #: Every distribution's folder; ``nox -s build`` writes their sdists and wheels to DIST.
 PACKAGES = ["core", *[f"adapters/{name}" for name in ADAPTERS], "cli"]
 DIST = ROOT / "build" / "dist"

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from tokenlife.store import Store
 
-KNOWN = ("memory", "sqlite", "redis")
+KNOWN = ("memory", "sqlite", "redis", "postgres")
 
 
 class OpenStore(Protocol):

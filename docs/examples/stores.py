@@ -8,6 +8,7 @@ import logging
 from tokenlife import StoreError, TokenAuthority
 from tokenlife.store import Store
 from tokenlife_memory import MemoryStore
+from tokenlife_postgres import PostgresStore
 from tokenlife_redis import RedisStore
 from tokenlife_sqlite import SQLiteStore
 
@@ -31,6 +32,16 @@ def sqlite_store(path: str) -> Store:
 
 
 # --8<-- [end:sqlite]
+
+
+# --8<-- [start:postgres]
+def postgres_store(dsn: str) -> Store:
+    # e.g. "postgresql://app:password@db.internal:5432/app"; the tables live in
+    # their own schema. A statement past command_timeout fails closed (503).
+    return PostgresStore.from_dsn(dsn, schema="tokenlife", max_size=32, command_timeout=5.0)
+
+
+# --8<-- [end:postgres]
 
 
 # --8<-- [start:redis]

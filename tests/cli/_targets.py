@@ -49,4 +49,18 @@ def redis_target(server: redis_servers.RedisServer) -> Target:
     return Target("redis", f"{server.url}?prefix={prefix}", opened)
 
 
-__all__ = ("Target", "redis_target", "sqlite_target")
+def postgres_target(url: str) -> Target:
+    """A schema of its own on a shared server: an empty store per test."""
+    from tokenlife_postgres import PostgresStore
+
+    schema = f"cli{next(_prefixes)}"
+
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Store]:
+        async with PostgresStore(url, schema=schema) as store:
+            yield store
+
+    return Target("postgres", f"{url}?schema={schema}", opened)
+
+
+__all__ = ("Target", "postgres_target", "redis_target", "sqlite_target")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import backends, redis_servers
-from tests.cli._targets import Target, redis_target, sqlite_target
+from tests import backends, postgres_servers, redis_servers
+from tests.cli._targets import Target, postgres_target, redis_target, sqlite_target
 
 
 def _unavailable(reason: str) -> None:
@@ -37,10 +37,27 @@ def redis_server() -> Iterator[redis_servers.RedisServer]:
     server.remove()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres_servers.PostgresServer]:
+    reason = postgres_servers.missing()
+    if reason is not None:
+        _unavailable(reason)
+    try:
+        import tokenlife_postgres  # noqa: F401
+    except ImportError as exc:
+        _unavailable(f"tokenlife-postgres not installed ({exc})")
+    server = postgres_servers.PostgresServer().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     """An empty store of each kind."""
     if request.param == "sqlite":
         return sqlite_target(tmp_path / "tokens.db")
+    if request.param == "postgres":
+        pg: postgres_servers.PostgresServer = request.getfixturevalue("postgres_server")
+        return postgres_target(pg.url)
     server: redis_servers.RedisServer = request.getfixturevalue("redis_server")
     return redis_target(server)

@@ -59,8 +59,8 @@ USAGE_ERRORS = {
     "leeway too large": (("inspect", "x.y.z", "--leeway", "301"), "at most 300 s"),
     "bad duration": (("purge", "--store", "sqlite:///x", "--session-ttl", "soon"), "duration"),
     "unknown store scheme": (
-        ("sessions", "alice", "--store", "postgres://db/tokens"),
-        "unknown store scheme 'postgres'",
+        ("sessions", "alice", "--store", "mysql://db/tokens"),
+        "unknown store scheme 'mysql'",
     ),
     "memory store": (("purge", "--store", "memory://"), "lives and dies inside one process"),
     "not a url": (("sessions", "alice", "--store", "tokens.db"), "is not a URL"),
@@ -71,6 +71,16 @@ USAGE_ERRORS = {
     "redis password stays hidden": (
         ("sessions", "a", "--store", "redis://:hunter2@localhost/zero"),
         "redis://:***@localhost/zero",
+    ),
+    "postgres port": (("sessions", "a", "--store", "postgresql://localhost:sixty/db"), "port"),
+    "postgres without a host": (("sessions", "a", "--store", "postgresql:///db"), "needs a host"),
+    "postgres schema twice": (
+        ("sessions", "a", "--store", "postgresql://:hunter2@h/db?schema=a&schema=b"),
+        "postgresql://:***@h/db",
+    ),
+    "postgres bad schema": (
+        ("sessions", "a", "--store", "postgres://h/db?schema=Bad-Name"),
+        "a schema name is",
     ),
     "two key sources": (
         ("inspect", "x.y.z", "--key", "k.pem", "--secret-env", "S"),

@@ -57,7 +57,7 @@ def test_dry_run_counts_and_changes_nothing(target: Target) -> None:
     assert (doc["dry_run"], doc["sessions"], doc["denials"], doc["batches"]) == (True, 31, 1, 0)
     # The watermark is kept until no token it covers can be alive: T0 + session_ttl.
     assert doc["watermarks"] == 1
-    assert doc["refresh_tokens"] == (32 if target.kind == "sqlite" else None)
+    assert doc["refresh_tokens"] == (None if target.kind == "redis" else 32)
     assert doc["cutoffs"]["sessions_before"]["iso"] == "2027-01-15T09:55:00Z"
     assert sum(len(stored_sessions(target, f"old{i}")) for i in range(9)) == 31
     text = tokenlife("purge", "--store", target.url, "--dry-run", *PURGE_ARGS, now=LATER)
@@ -157,6 +157,7 @@ def test_a_store_that_cannot_be_counted(
 
     monkeypatch.setattr(_purgecount, "_count_sqlite", moved)
     monkeypatch.setattr(_purgecount, "_count_redis", moved)
+    monkeypatch.setattr(_purgecount, "_count_postgres", moved)
     monkeypatch.setenv("TOKENLIFE_NOW", repr(LATER))
     _seed(target, expired=3, live=0)
     assert main(["purge", "--store", target.url, "--dry-run", *PURGE_ARGS]) == 1

@@ -175,6 +175,15 @@ async def test_redis_stores_are_built_from_a_url() -> None:
     assert isinstance(cluster, RedisStore)
 
 
+async def test_the_postgres_store_is_built_from_a_dsn() -> None:
+    from tokenlife_postgres import PostgresStore
+
+    store = stores.postgres_store("postgresql://app@127.0.0.1:5432/app")
+    assert isinstance(store, PostgresStore)
+    assert (store.schema, store.command_timeout) == ("tokenlife", 5.0)
+    await store.close()  # never connected: nothing to reach
+
+
 async def test_purge_forever_removes_expired_sessions(clock: FrozenClock) -> None:
     async with MemoryStore() as store:
         auth = make_authority(store, clock, session_ttl=3600, refresh_ttl=3600, access_ttl=60)

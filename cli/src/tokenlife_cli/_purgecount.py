@@ -10,11 +10,14 @@ stores' own purge uses (docs/design/lifecycle.md#purge; ``PurgeRequest``):
 - Redis: ``ZCOUNT`` on the store's three purge queues (sorted sets scored by
   expiry). A queue entry may outlive its record (Redis key expiry reclaimed
   it first); purge still has to clear that entry, so it is counted.
+- PostgreSQL: the store's own ``purge_counts``, one read-only statement with
+  the conditions of its purge statements (the layout stays in the adapter).
 
-Both read the adapters' storage layout, so a test compares the count with
-what a real purge then removes; an adapter whose layout moved gives
-:class:`CountUnavailable` (``--dry-run`` fails in one line, a real purge
-goes on without a total) rather than a wrong number.
+The first two read the adapters' storage layout, so a test compares the count
+with what a real purge then removes (for all three); an adapter whose layout
+moved, or that cannot count, gives :class:`CountUnavailable` (``--dry-run``
+fails in one line, a real purge goes on without a total) rather than a wrong
+number.
 """
 
 from __future__ import annotations
@@ -65,12 +68,14 @@ def purge_request(policy: Policy, now: float, batch: int) -> PurgeRequest:
 
 
 async def count(spec: StoreURL, store: Any, request: PurgeRequest) -> PurgeCount:
-    """Count on the opened ``store`` (Redis) or beside it (SQLite's file)."""
+    """Count on the opened ``store`` (Redis, PostgreSQL) or beside it (SQLite's file)."""
     if spec.kind == "sqlite":
         assert spec.path is not None
         return _count_sqlite(spec.path, request)
     if spec.kind == "redis":
         return await _count_redis(store, request)
+    if spec.kind == "postgres":
+        return await _count_postgres(store, request)
     raise CountUnavailable(f"{spec.display} cannot be counted without changing it")
 
 
@@ -133,6 +138,20 @@ async def _count_redis(store: Any, request: PurgeRequest) -> PurgeCount:
         raise StoreError(f"redis failed to count: {exc}") from exc
     return PurgeCount(
         sessions=int(sessions), refresh_tokens=None, denials=int(denials), watermarks=int(marks)
+    )
+
+
+async def _count_postgres(store: Any, request: PurgeRequest) -> PurgeCount:
+    # The store counts with its own purge's conditions: no layout is read here.
+    counter = getattr(store, "purge_counts", None)
+    if counter is None:
+        raise CountUnavailable("this tokenlife-postgres cannot count what purge would remove")
+    counts = await counter(request)
+    return PurgeCount(
+        sessions=counts.sessions,
+        refresh_tokens=counts.refresh_tokens,
+        denials=counts.denials,
+        watermarks=counts.watermarks,
     )
 
 

@@ -4,8 +4,10 @@
 spelling) open a :class:`tokenlife_sqlite.SQLiteStore`; ``redis://`` and
 ``rediss://`` URLs go to :meth:`tokenlife_redis.RedisStore.from_url`, less one
 query option of ours, ``prefix`` (the store's key prefix, ``tokenlife:`` by
-default). Unless the URL says otherwise, connecting gives up after
-``socket_connect_timeout=5`` seconds: a person is waiting.
+default). ``postgresql://`` and ``postgres://`` URLs open a
+:class:`tokenlife_postgres.PostgresStore`, less one query option of ours,
+``schema`` (the store's schema, ``tokenlife`` by default). Unless the URL says
+otherwise, connecting gives up after 5 seconds: a person is waiting.
 
 A SQLite file must already exist: an administration command that silently
 created an empty store at a mistyped path would report "no sessions" and be
@@ -29,19 +31,23 @@ from tokenlife import ConfigurationError, Store
 
 from ._errors import CliError, UsageError
 
-SCHEMES: Final = ("sqlite", "redis", "rediss")
-EXAMPLES: Final = "sqlite:///relative.db, sqlite:////abs/path.db or redis://host:6379/0"
+SCHEMES: Final = ("sqlite", "redis", "rediss", "postgresql", "postgres")
+EXAMPLES: Final = (
+    "sqlite:///relative.db, sqlite:////abs/path.db, redis://host:6379/0 "
+    "or postgresql://user@host/db"
+)
 
 
 @dataclass(frozen=True)
 class StoreURL:
     """A parsed ``--store``: the kind, what to open, and a password-free name for messages."""
 
-    kind: Literal["sqlite", "redis", "other"]
+    kind: Literal["sqlite", "redis", "postgres", "other"]
     url: str
     display: str
     path: Path | None = None
-    #: The Redis key prefix (``?prefix=``), or ``None`` for the store's default.
+    #: The Redis key prefix (``?prefix=``), the PostgreSQL schema
+    #: (``?schema=``), or ``None`` for the store's default.
     prefix: str | None = None
     #: An application's own store, opened as it is rather than from ``url``.
     store: Store | None = None
@@ -76,6 +82,8 @@ def parse(raw: str) -> StoreURL:
         raise UsageError(f"unknown store scheme {scheme!r} in --store{hint}; use {EXAMPLES}")
     if scheme == "sqlite":
         return _sqlite(raw, rest)
+    if scheme.startswith("postgres"):
+        return _postgres(raw)
     return _redis(raw)
 
 
@@ -115,6 +123,24 @@ def _redis(raw: str) -> StoreURL:
     return StoreURL(kind="redis", url=url, display=_redact(parts), prefix=prefix)
 
 
+def _postgres(raw: str) -> StoreURL:
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise UsageError(f"--store {_redact(parts)}: the port is not a number") from None
+    if not parts.hostname:
+        raise UsageError(f"--store {_redact(parts)}: a PostgreSQL URL needs a host")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for name, value in query if name == "schema"]
+    if len(schemas) > 1 or (schemas and not schemas[0]):
+        raise UsageError(f"--store {_redact(parts)}: give ?schema= once, not empty")
+    rest = urlencode([(name, value) for name, value in query if name != "schema"])
+    url = parts._replace(query=rest).geturl()
+    schema = schemas[0] if schemas else None
+    return StoreURL(kind="postgres", url=url, display=_redact(parts), prefix=schema)
+
+
 def _redact(parts: SplitResult) -> str:
     """The URL with any password replaced, fit for an error message or a log."""
     if parts.password is None:
@@ -145,6 +171,10 @@ async def open_store(spec: StoreURL) -> AsyncIterator[Store]:
         async with sqlite_store as opened:
             yield opened
         return
+    if spec.kind == "postgres":
+        async with _postgres_store(spec) as opened:
+            yield opened
+        return
     try:
         from tokenlife_redis import RedisStore
     except ImportError:
@@ -156,6 +186,27 @@ async def open_store(spec: StoreURL) -> AsyncIterator[Store]:
         options["prefix"] = spec.prefix
     async with RedisStore.from_url(spec.url, **options) as redis_store:
         yield redis_store
+
+
+@asynccontextmanager
+async def _postgres_store(spec: StoreURL) -> AsyncIterator[Store]:
+    try:
+        from tokenlife_postgres import PostgresStore
+    except ImportError:
+        raise CliError(
+            "postgresql:// stores need the tokenlife-postgres package: "
+            "pip install 'tokenlife-cli[postgres]'"
+        ) from None
+    # ``timeout`` (connecting) goes through to asyncpg; a person is waiting.
+    options: dict[str, Any] = {"timeout": 5.0, "min_size": 1, "max_size": 4}
+    if spec.prefix is not None:
+        options["schema"] = spec.prefix
+    try:
+        store = PostgresStore(spec.url, **options)
+    except ConfigurationError as exc:
+        raise UsageError(f"--store {spec.display}: {exc.message}") from None
+    async with store as opened:
+        yield opened
 
 
 __all__ = ("EXAMPLES", "SCHEMES", "StoreURL", "given", "open_store", "parse")
