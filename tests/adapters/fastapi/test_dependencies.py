@@ -46,7 +46,7 @@ def authority(store: MemoryStore, clock: FrozenClock) -> TokenAuthority:
 
 
 def fastapi_app(tl: TokenLife) -> FastAPI:
-    app = FastAPI(lifespan=tl.lifespan(), exception_handlers=dict(tl.exception_handlers))
+    app = FastAPI(lifespan=tl.lifespan(), exception_handlers=tl.exception_handlers)
     Auth = Annotated[Claims, Depends(tl.access_token_required)]
 
     @app.get("/whoami")
@@ -244,7 +244,7 @@ async def test_plain_starlette_uses_the_lifespan_and_handlers(
     app = Starlette(
         routes=[Route("/me", me)],
         lifespan=store_lifespan(authority),
-        exception_handlers=dict(exception_handlers()),
+        exception_handlers=exception_handlers(),
     )
     app.add_middleware(SetsAuth, authority=authority)
     await store.close()

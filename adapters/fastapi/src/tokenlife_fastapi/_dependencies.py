@@ -12,7 +12,7 @@ bearer and cookie dependencies are FastAPI security schemes, so ``/docs``
 shows them on every route that needs a token — as alternatives.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
@@ -146,7 +146,7 @@ class TokenLife:
         return scopes_required
 
     @property
-    def exception_handlers(self) -> Mapping[type[Exception], Handler]:
+    def exception_handlers(self) -> dict[int | type[Exception], Handler]:
         """Handlers for the refusals and for tokenlife's errors (``TokenError``, ``StoreError``)."""
         return _handlers(self.realm)
 

@@ -9,8 +9,8 @@ Starlette, so a plain Starlette app installs them the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import ClassVar, Final
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar, Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +21,8 @@ logger: Final = logging.getLogger("tokenlife.fastapi")
 
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
+#: What ``FastAPI(exception_handlers=...)`` and Starlette's expect.
+Handler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 
 class TokenLifeHTTPError(Exception):
@@ -69,7 +70,7 @@ def _challenge(realm: str | None, error: str, scope: str) -> str:
     return "Bearer " + ", ".join(params) if params else "Bearer"
 
 
-def exception_handlers(realm: str | None = None) -> Mapping[type[Exception], Handler]:
+def exception_handlers(realm: str | None = None) -> dict[int | type[Exception], Handler]:
     """For ``FastAPI(exception_handlers=...)`` or ``Starlette(exception_handlers=...)``.
 
     Covers the adapter's refusals and tokenlife's own errors raised by
