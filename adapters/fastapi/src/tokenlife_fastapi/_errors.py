@@ -53,6 +53,13 @@ class InvalidToken(TokenLifeHTTPError):
     """A bad, expired, revoked or reused access token."""
 
 
+class InvalidGrant(TokenLifeHTTPError):
+    """A refresh token refused at a refresh route (RFC 6749 §5.2 ``invalid_grant``)."""
+
+    error = "invalid_grant"
+    challenge = None
+
+
 class InsufficientScope(TokenLifeHTTPError):
     """A valid token without the scope, or the freshness, the route needs."""
 
@@ -110,6 +117,7 @@ __all__ = (
     "AuthenticationRequired",
     "Handler",
     "InsufficientScope",
+    "InvalidGrant",
     "InvalidToken",
     "TokenLifeHTTPError",
     "exception_handlers",
