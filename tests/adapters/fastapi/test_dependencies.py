@@ -203,6 +203,9 @@ async def test_openapi_shows_the_schemes_as_alternatives(authority: TokenAuthori
     # Bearer only: one scheme.
     bare = fastapi_app(TokenLife(authority)).openapi()
     assert set(bare["components"]["securitySchemes"]) == {"BearerToken"}
+    for path in ("/whoami", "/subject", "/admin", "/fresh"):
+        assert bare["paths"][path]["get"]["security"] == [{"BearerToken": []}]
+    assert bare["components"]["securitySchemes"]["BearerToken"] == schemes["BearerToken"]
 
 
 class SetsAuth:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 from tokenlife import Claims, TokenAuthority, TokenError
 
@@ -94,32 +94,16 @@ class TokenLife:
 
     def _claims_dependency(self) -> ClaimsDependency:
         verify = self.authority.verify
-
-        async def from_bearer(
-            connection: HTTPConnection, credentials: HTTPAuthorizationCredentials | None
-        ) -> Claims:
-            claims = claims_of(connection)
-            if claims is not None:
-                return claims
-            if credentials is None:
-                raise AuthenticationRequired("no_token")
-            try:
-                return await verify(credentials.credentials)
-            except TokenError as exc:
-                raise InvalidToken(exc.code) from None
-
-        bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(self.bearer)]
+        description = self.bearer.model.description or ""
+        name = self.bearer.scheme_name
         if self.cookie is None:
-
-            async def access_token_required(connection: HTTPConnection, found: bearer) -> Claims:
-                """The verified claims of the request's access token, or 401."""
-                return await from_bearer(connection, found)
-
-            return access_token_required
-
+            # One dependency that is itself the security scheme: FastAPI
+            # resolves nothing else per request (see _AccessToken).
+            return _AccessToken(verify, scheme_name=name, description=description)
+        bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(self.bearer)]
         cookie = Annotated[str | None, Depends(self.cookie)]
 
-        async def access_token_required_cookie(
+        async def access_token_required(
             connection: HTTPConnection, found: bearer, _cookie: cookie
         ) -> Claims:
             """The verified claims of the request's access token, or 401.
@@ -127,9 +111,17 @@ class TokenLife:
             The access cookie is authenticated (with CSRF and implicit
             refresh) by the middleware; here it only documents the scheme.
             """
-            return await from_bearer(connection, found)
+            claims = claims_of(connection)
+            if claims is not None:
+                return claims
+            if found is None:
+                raise AuthenticationRequired("no_token")
+            try:
+                return await verify(found.credentials)
+            except TokenError as exc:
+                raise InvalidToken(exc.code) from None
 
-        return access_token_required_cookie
+        return access_token_required
 
     def scopes_required(self, *scopes: str) -> ClaimsDependency:
         """A dependency: the claims, or 403 ``insufficient_scope`` unless every scope is granted."""
@@ -155,6 +147,42 @@ class TokenLife:
     ) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
         """``async with authority.store`` around the app's own lifespan (``inner``)."""
         return store_lifespan(self.authority, inner)
+
+
+class _AccessToken(HTTPBearer):
+    """``HTTPBearer`` (so ``/docs`` shows the scheme) that returns the verified claims.
+
+    It reads the raw ASGI headers rather than ``request.headers`` and asks
+    FastAPI for nothing but the request: this runs on every protected call.
+    """
+
+    def __init__(
+        self, verify: Callable[[str], Awaitable[Claims]], *, scheme_name: str, description: str
+    ) -> None:
+        super().__init__(
+            bearerFormat="JWT", scheme_name=scheme_name, description=description, auto_error=False
+        )
+        self._verify = verify
+
+    async def __call__(self, request: Request) -> Claims:  # type: ignore[override]
+        """The verified claims of the request's access token, or 401."""
+        scope = request.scope
+        claims = scope.get("auth")
+        if isinstance(claims, Claims):
+            return claims
+        for key, value in scope["headers"]:
+            if key == b"authorization":
+                kind, _, token = value.partition(b" ")
+                if kind.lower() != b"bearer":
+                    break
+                token = token.strip()
+                if not token:
+                    raise InvalidToken("empty_bearer")
+                try:
+                    return await self._verify(token.decode("latin-1"))
+                except TokenError as exc:
+                    raise InvalidToken(exc.code) from None
+        raise AuthenticationRequired("no_token")
 
 
 __all__ = ("ClaimsDependency", "TokenLife", "claims_of")
