@@ -11,7 +11,7 @@ import nox
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-ADAPTERS = ["memory", "sqlite", "redis", "litestar"]
+ADAPTERS = ["memory", "sqlite", "redis", "litestar", "fastapi"]
 #: Adapters a store-parametrized test run can use, by adapter name.
 STORE_ADAPTERS = ["memory", "sqlite", "redis"]
 
@@ -112,7 +112,8 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     if adapter not in _present_adapters():
         session.skip(f"adapters/{adapter} does not exist yet")
     # The plugin's tests and seed app run on real stores, so install those too.
-    extra = [a for a in ("memory", "sqlite") if adapter == "litestar" and a in _present_adapters()]
+    web = adapter in ("litestar", "fastapi")
+    extra = [a for a in ("memory", "sqlite") if web and a in _present_adapters()]
     _install_workspace(session, adapter, *extra)
     if adapter == "litestar" and (ROOT / "cli" / "pyproject.toml").exists():
         session.install("-e", "cli")  # `litestar tokens` runs the tokenlife command's operations

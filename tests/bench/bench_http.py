@@ -9,6 +9,9 @@ worker, a subprocess on 127.0.0.1 — and answers the same plain-text body:
   marked ``exclude_from_auth`` (the middleware is there, and steps aside).
 - **Litestar JWTAuth**: ``litestar.security.jwt.JWTAuth``, its documented use.
 - **FastAPI + AuthX**: ``Depends(auth.access_token_required)``, its documented use.
+- **tokenlife-fastapi**: ``Depends(tl.access_token_required)`` (strict, memory
+  store, bearer header), against the **FastAPI unauthenticated** route of the
+  same app and process; both FastAPI groups also compare it with AuthX.
 
 Two traffic shapes: one token repeated, and 10,000 distinct valid tokens in
 rotation (``wrk_tokens.lua``); every server mints its own tokens at start-up
@@ -172,8 +175,51 @@ def _authx_app() -> Any:
     return app
 
 
+def _fastapi_app() -> Any:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from fastapi import Depends, FastAPI  # type: ignore[import-not-found,unused-ignore]
+    from fastapi.responses import (  # type: ignore[import-not-found,unused-ignore]
+        PlainTextResponse,
+    )
+
+    from tokenlife import KeySet, Policy, TokenAuthority
+    from tokenlife_fastapi import TokenLife
+    from tokenlife_memory import MemoryStore
+
+    authority = TokenAuthority(
+        MemoryStore(), keys=KeySet.from_secret(SECRET), policy=Policy(revocation="strict")
+    )
+    tl = TokenLife(authority)
+
+    @asynccontextmanager
+    async def mint(_: FastAPI) -> AsyncIterator[None]:
+        tokens = [
+            (await authority.issue(f"user{i}", scopes=("read",))).access_token
+            for i in range(DISTINCT_TOKENS)
+        ]
+        _write_tokens(tokens)
+        yield
+
+    async def protected() -> str:
+        return BODY
+
+    app = FastAPI(lifespan=tl.lifespan(mint), exception_handlers=tl.exception_handlers)
+    app.add_api_route(
+        "/protected",
+        protected,
+        methods=["GET"],
+        response_class=PlainTextResponse,
+        dependencies=[Depends(tl.access_token_required)],
+    )
+    app.add_api_route("/open", protected, methods=["GET"], response_class=PlainTextResponse)
+    return app
+
+
 APPS: dict[str, Callable[[], Any]] = {
     "tokenlife": _tokenlife_app,
+    "fastapi": _fastapi_app,
     "jwtauth": _jwtauth_app,
     "authx": _authx_app,
 }
@@ -332,10 +378,18 @@ def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
 # -- the groups --------------------------------------------------------------------------
 
 BASELINE = "unauthenticated"
+#: (contender, server, path), per framework: each framework's own unauthenticated
+#: route is its baseline.
 CONTENDERS = (
     ("tokenlife", "tokenlife", "/protected"),
     ("unauthenticated", "tokenlife", "/open"),
     ("Litestar JWTAuth", "jwtauth", "/protected"),
+    ("FastAPI + AuthX", "authx", "/protected"),
+)
+FASTAPI_BASELINE = "FastAPI unauthenticated"
+FASTAPI_CONTENDERS = (
+    ("tokenlife-fastapi", "fastapi", "/protected"),
+    (FASTAPI_BASELINE, "fastapi", "/open"),
     ("FastAPI + AuthX", "authx", "/protected"),
 )
 
@@ -345,21 +399,30 @@ def _requirements() -> None:
         raise Skip("wrk is not installed (Debian package wrk)")
     if not Path("/proc/self/stat").exists():
         raise Skip("no /proc: cannot read the servers' CPU time")
-    for module in ("uvicorn", "uvloop", "httptools", "fastapi", "authx", "tokenlife_litestar"):
+    for module in (
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "fastapi",
+        "authx",
+        "tokenlife_litestar",
+        "tokenlife_fastapi",
+    ):
         try:
             __import__(module)
         except ImportError:
             raise Skip(f"{module} is missing: install the 'bench-http' dependency group") from None
 
 
-def _group(title: str, many: bool, one_target: float) -> Group:
-    targets = (
-        Target("tokenlife", one_target),
-        Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
-        Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
-    )
+def _group(
+    title: str,
+    many: bool,
+    targets: Sequence[Target],
+    contenders: Sequence[tuple[str, str, str]] = CONTENDERS,
+    baseline: str = BASELINE,
+) -> Group:
     servers: dict[str, Server] = {}
-    tallies = {name: Tally() for name, _, _ in CONTENDERS}
+    tallies = {name: Tally() for name, _, _ in contenders}
     workdirs: list[Path] = []
 
     def op(name: str, server: str, path: str) -> Op:
@@ -371,7 +434,7 @@ def _group(title: str, many: bool, one_target: float) -> Group:
 
     async def setup() -> None:
         workdirs.append(Path(tempfile.mkdtemp(prefix="tokenlife-bench-http-")))
-        for name in APPS:
+        for name in sorted({server for _, server, _ in contenders}):
             servers[name] = Server(name, workdirs[0])
             servers[name].start()
 
@@ -380,20 +443,22 @@ def _group(title: str, many: bool, one_target: float) -> Group:
             server.stop()
         for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
-        _print_detail(title, tallies, targets)
+        _print_detail(title, tallies, targets, baseline)
 
     return Group(
         title,
-        baseline=BASELINE,
-        contenders={name: op(name, server, path) for name, server, path in CONTENDERS},
+        baseline=baseline,
+        contenders={name: op(name, server, path) for name, server, path in contenders},
         targets=targets,
         setup=setup,
         teardown=teardown,
-        packages=PACKAGES,
+        packages=(*PACKAGES, "tokenlife-fastapi"),
     )
 
 
-def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Target]) -> None:
+def _print_detail(
+    title: str, tallies: dict[str, Tally], targets: Sequence[Target], baseline: str
+) -> None:
     """Requests/s and server CPU per request, and the targets judged on CPU too.
 
     On a shared machine, wall-clock throughput moves with the neighbours;
@@ -409,10 +474,10 @@ def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Targe
     for name, tally in tallies.items():
         if name in cpu:
             rate = statistics.median(tally.rates)
-            ratio = cpu[BASELINE] / cpu[name] if BASELINE in cpu else float("nan")
+            ratio = cpu[baseline] / cpu[name] if baseline in cpu else float("nan")
             lines.append(f"| {name} | {rate:,.0f} | {cpu[name]:,.1f} | {ratio:.2f}{TIMES} |")
     for target in targets:
-        vs = target.vs or BASELINE
+        vs = target.vs or baseline
         if target.contender in cpu and vs in cpu:
             measured = cpu[vs] / cpu[target.contender]
             verdict = "PASS" if measured >= target.at_least else "FAIL"
@@ -423,11 +488,34 @@ def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Targe
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+def _litestar_targets(one_target: float) -> tuple[Target, ...]:
+    return (
+        Target("tokenlife", one_target),
+        Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
+        Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
+    )
+
+
+def _fastapi_targets(one_target: float) -> tuple[Target, ...]:
+    return (
+        Target("tokenlife-fastapi", one_target),
+        Target("tokenlife-fastapi", 5.0, vs="FastAPI + AuthX"),
+    )
+
+
 def groups() -> list[Group]:
     _requirements()
+    many = f"{DISTINCT_TOKENS:,} tokens"
+    fastapi, base = FASTAPI_CONTENDERS, FASTAPI_BASELINE
     return [
-        _group("HTTP GET /protected, one token", many=False, one_target=0.8),
-        _group(f"HTTP GET /protected, {DISTINCT_TOKENS:,} tokens", many=True, one_target=0.7),
+        _group("HTTP GET /protected, one token", False, _litestar_targets(0.8)),
+        _group(f"HTTP GET /protected, {many}", True, _litestar_targets(0.7)),
+        _group(
+            "HTTP GET /protected (FastAPI), one token", False, _fastapi_targets(0.8), fastapi, base
+        ),
+        _group(
+            f"HTTP GET /protected (FastAPI), {many}", True, _fastapi_targets(0.7), fastapi, base
+        ),
     ]
 
 

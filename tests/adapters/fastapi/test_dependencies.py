@@ -1,0 +1,258 @@
+"""tokenlife_fastapi: dependencies, OpenAPI schemes, error handlers, lifespan, Starlette-only use.
+
+No ``from __future__ import annotations``: FastAPI reads these handlers' annotations,
+which name dependencies local to each app.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tokenlife import Claims, KeySet, Policy, TokenAuthority, TokenError
+from tokenlife.testing import FrozenClock
+from tokenlife_fastapi import TokenLife, claims_of, exception_handlers, store_lifespan
+from tokenlife_memory import MemoryStore
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "fastapi-adapter-tests-hs256-secret-0123456789"
+INVALID = 'Bearer error="invalid_token"'
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def authority(store: MemoryStore, clock: FrozenClock) -> TokenAuthority:
+    return TokenAuthority(
+        store, keys=KeySet.from_secret(SECRET), policy=Policy(grace=0), clock=clock
+    )
+
+
+def fastapi_app(tl: TokenLife) -> FastAPI:
+    app = FastAPI(lifespan=tl.lifespan(), exception_handlers=tl.exception_handlers)
+    Auth = Annotated[Claims, Depends(tl.access_token_required)]
+
+    @app.get("/whoami")
+    async def whoami(claims: Auth) -> dict[str, Any]:
+        return {"sub": claims.subject, "scopes": list(claims.scopes), "fresh": claims.fresh}
+
+    @app.get("/subject")
+    async def subject(sub: Annotated[str, Depends(tl.subject_required)]) -> str:
+        return sub
+
+    @app.get("/admin", dependencies=[Depends(tl.scopes_required("admin", "write"))])
+    async def admin() -> str:
+        return "admin"
+
+    @app.get("/fresh", dependencies=[Depends(tl.fresh_token_required)])
+    async def fresh() -> str:
+        return "fresh"
+
+    @app.get("/open")
+    async def open_route() -> str:
+        return "open"
+
+    return app
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the app in-process, its lifespan running."""
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        transport = httpx.ASGITransport(app=app)
+        yield await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://api.test")
+        )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def refused(response: httpx.Response, status: int, error: str, challenge: str | None) -> None:
+    assert response.status_code == status
+    assert response.json() == {"error": error}
+    assert response.headers.get("www-authenticate") == challenge
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_claims_subject_scopes_fresh(authority: TokenAuthority) -> None:
+    async with serve(fastapi_app(TokenLife(authority))) as client:
+        pair = await authority.issue("alice", scopes=("read",))
+        response = await client.get("/whoami", headers=bearer(pair.access_token))
+        assert response.json() == {"sub": "alice", "scopes": ["read"], "fresh": True}
+        assert (await client.get("/subject", headers=bearer(pair.access_token))).json() == "alice"
+        assert (await client.get("/fresh", headers=bearer(pair.access_token))).status_code == 200
+        refused(
+            await client.get("/admin", headers=bearer(pair.access_token)),
+            403,
+            "insufficient_scope",
+            'Bearer error="insufficient_scope", scope="admin write"',
+        )
+        admin = await authority.issue("root", scopes=("admin", "write"))
+        assert (await client.get("/admin", headers=bearer(admin.access_token))).json() == "admin"
+        # A refreshed token is not fresh.
+        later = await authority.refresh(pair.refresh_token)
+        refused(
+            await client.get("/fresh", headers=bearer(later.access_token)),
+            403,
+            "insufficient_scope",
+            'Bearer error="insufficient_scope"',
+        )
+
+
+async def test_refusals_follow_rfc_6750(authority: TokenAuthority) -> None:
+    async with serve(fastapi_app(TokenLife(authority, realm="api"))) as client:
+        pair = await authority.issue("alice")
+        refused(await client.get("/whoami"), 401, "unauthorized", 'Bearer realm="api"')
+        basic = {"Authorization": "Basic YWxpY2U6eA=="}
+        refused(
+            await client.get("/whoami", headers=basic), 401, "unauthorized", 'Bearer realm="api"'
+        )
+        for token in ("garbage", pair.refresh_token, pair.access_token + "x"):
+            refused(
+                await client.get("/whoami", headers=bearer(token)),
+                401,
+                "invalid_token",
+                'Bearer realm="api", error="invalid_token"',
+            )
+        await authority.revoke(pair.access_token)
+        response = await client.get("/whoami", headers=bearer(pair.access_token))
+        assert response.status_code == 401
+        assert (await client.get("/open")).status_code == 200
+
+
+async def test_a_store_failure_is_a_503(authority: TokenAuthority, store: MemoryStore) -> None:
+    async with serve(fastapi_app(TokenLife(authority))) as client:
+        pair = await authority.issue("alice")
+        await store.close()
+        response = await client.get("/whoami", headers=bearer(pair.access_token))
+        assert response.status_code == 503
+        assert response.json() == {"error": "temporarily_unavailable"}
+        assert response.headers["retry-after"] == "1"
+
+
+async def test_the_lifespan_opens_and_closes_the_store_around_the_apps_own(
+    authority: TokenAuthority, store: MemoryStore
+) -> None:
+    seen: list[str] = []
+
+    @asynccontextmanager
+    async def own(_: FastAPI) -> AsyncIterator[dict[str, str]]:
+        # The store is already open: start-up code may use it.
+        await authority.issue("startup")
+        seen.append("start")
+        yield {"greeting": "hi"}
+        await authority.sessions("startup")
+        seen.append("stop")
+
+    lifespan = TokenLife(authority).lifespan(own)
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/open")
+    async def open_route() -> str:
+        return "open"
+
+    await store.close()
+    async with lifespan(app) as state:
+        assert state == {"greeting": "hi"}  # the app's own state passes through
+        await authority.issue("inside")
+    async with serve(app) as client:
+        assert (await client.get("/open")).json() == "open"
+    assert seen == ["start", "stop", "start", "stop"]
+    with pytest.raises(Exception, match=r"(?i)closed"):
+        await authority.issue("after")
+
+
+async def test_openapi_shows_the_schemes_as_alternatives(authority: TokenAuthority) -> None:
+    tl = TokenLife(authority, access_cookie="tl_access")
+    app = fastapi_app(tl)
+    document = app.openapi()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["BearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token (`typ: at+jwt`) in `Authorization: Bearer`.",
+    }
+    assert schemes["AccessCookie"]["type"] == "apiKey"
+    assert schemes["AccessCookie"]["in"] == "cookie"
+    assert schemes["AccessCookie"]["name"] == "tl_access"
+    paths = document["paths"]
+    for path in ("/whoami", "/subject", "/admin", "/fresh"):
+        assert paths[path]["get"]["security"] == [{"BearerToken": []}, {"AccessCookie": []}]
+    assert "security" not in paths["/open"]["get"]
+    # Bearer only: one scheme.
+    bare = fastapi_app(TokenLife(authority)).openapi()
+    assert set(bare["components"]["securitySchemes"]) == {"BearerToken"}
+    for path in ("/whoami", "/subject", "/admin", "/fresh"):
+        assert bare["paths"][path]["get"]["security"] == [{"BearerToken": []}]
+    assert bare["components"]["securitySchemes"]["BearerToken"] == schemes["BearerToken"]
+
+
+class SetsAuth:
+    """A pure-ASGI middleware that verifies a token itself and puts the claims in ``scope``."""
+
+    def __init__(self, app: ASGIApp, authority: TokenAuthority) -> None:
+        self.app = app
+        self.authority = authority
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            token = dict(scope["headers"]).get(b"x-test-token")
+            if token:
+                with suppress(TokenError):
+                    scope["auth"] = await self.authority.verify(token.decode())
+        await self.app(scope, receive, send)
+
+
+async def test_claims_set_by_a_middleware_are_used(authority: TokenAuthority) -> None:
+    app = fastapi_app(TokenLife(authority))
+    app.add_middleware(SetsAuth, authority=authority)
+    async with serve(app) as client:
+        pair = await authority.issue("carol")
+        response = await client.get("/whoami", headers={"X-Test-Token": pair.access_token})
+        assert response.json()["sub"] == "carol"
+
+
+async def test_plain_starlette_uses_the_lifespan_and_handlers(
+    authority: TokenAuthority, store: MemoryStore
+) -> None:
+    async def me(request: Request) -> Response:
+        claims = claims_of(request)
+        if claims is None:
+            # What a route outside FastAPI's dependencies raises: tokenlife's own error.
+            await authority.verify(request.headers.get("x-test-token", ""))
+        assert claims is not None
+        return JSONResponse({"sub": claims.subject})
+
+    app = Starlette(
+        routes=[Route("/me", me)],
+        lifespan=store_lifespan(authority),
+        exception_handlers=exception_handlers(),
+    )
+    app.add_middleware(SetsAuth, authority=authority)
+    await store.close()
+    async with serve(app) as client:
+        pair = await authority.issue("dave")
+        response = await client.get("/me", headers={"X-Test-Token": pair.access_token})
+        assert response.json() == {"sub": "dave"}
+        refused(await client.get("/me"), 401, "invalid_token", INVALID)
