@@ -122,8 +122,10 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     if adapter in STORE_ADAPTERS:
         paths.append("tests/stores")
         session.env["TOKENLIFE_STORES"] = adapter
+    if adapter in ("litestar", "fastapi"):
+        paths.insert(0, "tests/http")  # the HTTP conformance suite, then the adapter's own
     if adapter == "litestar":
-        paths = ["tests/http", "tests/litestar"]  # the HTTP conformance suite, then the plugin
+        paths.append("tests/litestar")
     session.run("pytest", *paths, *session.posargs)
 
 
@@ -153,9 +155,10 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Start the seed app and walk a client through a session's whole life.
 
-    ``nox -s demo -- --serve`` keeps the server running for you to try.
+    ``nox -s demo -- --serve`` keeps the server running for you to try;
+    ``nox -s demo -- --app fastapi`` walks the FastAPI seed app.
     """
-    _install_workspace(session, "sqlite", "litestar")
+    _install_workspace(session, "sqlite", "litestar", "fastapi")
     session.install(*_group("demo"))
     session.run("python", "docs/examples/demo.py", *session.posargs)
 

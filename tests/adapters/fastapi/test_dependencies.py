@@ -5,7 +5,7 @@ which name dependencies local to each app.
 """
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
@@ -15,11 +15,17 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tokenlife import Claims, KeySet, Policy, TokenAuthority, TokenError
+from tokenlife import Claims, KeySet, Policy, TokenAuthority
 from tokenlife.testing import FrozenClock
-from tokenlife_fastapi import TokenLife, claims_of, exception_handlers, store_lifespan
+from tokenlife.web import CookieConfig
+from tokenlife_fastapi import (
+    TokenLife,
+    TokenLifeMiddleware,
+    claims_of,
+    exception_handlers,
+    store_lifespan,
+)
 from tokenlife_memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
@@ -183,7 +189,7 @@ async def test_the_lifespan_opens_and_closes_the_store_around_the_apps_own(
 
 
 async def test_openapi_shows_the_schemes_as_alternatives(authority: TokenAuthority) -> None:
-    tl = TokenLife(authority, access_cookie="tl_access")
+    tl = TokenLife(authority, cookies=CookieConfig(secure=False))
     app = fastapi_app(tl)
     document = app.openapi()
     schemes = document["components"]["securitySchemes"]
@@ -208,34 +214,11 @@ async def test_openapi_shows_the_schemes_as_alternatives(authority: TokenAuthori
     assert bare["components"]["securitySchemes"]["BearerToken"] == schemes["BearerToken"]
 
 
-class SetsAuth:
-    """A pure-ASGI middleware that verifies a token itself and puts the claims in ``scope``."""
-
-    def __init__(self, app: ASGIApp, authority: TokenAuthority) -> None:
-        self.app = app
-        self.authority = authority
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            token = dict(scope["headers"]).get(b"x-test-token")
-            if token:
-                with suppress(TokenError):
-                    scope["auth"] = await self.authority.verify(token.decode())
-        await self.app(scope, receive, send)
-
-
-async def test_claims_set_by_a_middleware_are_used(authority: TokenAuthority) -> None:
-    app = fastapi_app(TokenLife(authority))
-    app.add_middleware(SetsAuth, authority=authority)
-    async with serve(app) as client:
-        pair = await authority.issue("carol")
-        response = await client.get("/whoami", headers={"X-Test-Token": pair.access_token})
-        assert response.json()["sub"] == "carol"
-
-
-async def test_plain_starlette_uses_the_lifespan_and_handlers(
+async def test_the_middleware_hands_claims_to_plain_starlette_routes(
     authority: TokenAuthority, store: MemoryStore
 ) -> None:
+    tl = TokenLife(authority)
+
     async def me(request: Request) -> Response:
         claims = claims_of(request)
         if claims is None:
@@ -247,12 +230,34 @@ async def test_plain_starlette_uses_the_lifespan_and_handlers(
     app = Starlette(
         routes=[Route("/me", me)],
         lifespan=store_lifespan(authority),
-        exception_handlers=exception_handlers(),
+        exception_handlers=exception_handlers(tl.gate),
     )
-    app.add_middleware(SetsAuth, authority=authority)
+    app.add_middleware(TokenLifeMiddleware, gate=tl.gate)
     await store.close()
     async with serve(app) as client:
         pair = await authority.issue("dave")
-        response = await client.get("/me", headers={"X-Test-Token": pair.access_token})
+        response = await client.get("/me", headers=bearer(pair.access_token))
         assert response.json() == {"sub": "dave"}
         refused(await client.get("/me"), 401, "invalid_token", INVALID)
+
+
+async def test_a_refusal_the_middleware_held_back_is_raised_by_the_dependency(
+    authority: TokenAuthority,
+) -> None:
+    tl = TokenLife(authority)
+    app = fastapi_app(tl)
+    tl.install(app)
+    async with serve(app) as client:
+        pair = await authority.issue("erin")
+        assert (await client.get("/whoami", headers=bearer(pair.access_token))).status_code == 200
+        # A public route is never refused for a bad credential; a protected one is.
+        assert (await client.get("/open", headers=bearer("garbage"))).status_code == 200
+        refused(
+            await client.get("/whoami", headers=bearer("garbage")), 401, "invalid_token", INVALID
+        )
+        twice = [("Authorization", f"Bearer {pair.access_token}")] * 2
+        refused(await client.get("/whoami", headers=twice), 400, "invalid_request", None)
+        # The routes the router adds are there, and answer whole.
+        refresh = await client.post("/auth/refresh", headers=bearer(pair.refresh_token))
+        assert refresh.status_code == 200
+        assert set(refresh.json()) >= {"access_token", "refresh_token"}

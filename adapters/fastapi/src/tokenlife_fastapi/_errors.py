@@ -1,9 +1,10 @@
-"""The refusals the dependencies raise, and the handlers that answer them.
+"""Refusals as Starlette responses; HTTP error classes for application code.
 
-The statuses, codes and challenges are LIFECYCLE.md "Errors and HTTP
-mapping" (RFC 6750): a client learns *that* it was refused, never *why*;
-the reason goes to the ``tokenlife.fastapi`` logger. The handlers use only
-Starlette, so a plain Starlette app installs them the same way.
+The web layer decides every status, code and challenge
+(:class:`tokenlife.web.Refusal`); this only turns its :class:`Reply` into a
+Starlette ``Response`` and logs the precise reason to ``tokenlife.fastapi``,
+where an operator can see it and an attacker cannot. Only Starlette is
+used, so a plain Starlette app installs the handlers the same way.
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, Final
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tokenlife import StoreError, TokenError
+from tokenlife.web import Gate, Refusal, Reply, invalid_token, unavailable
 
 logger: Final = logging.getLogger("tokenlife.fastapi")
-
-NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 #: What ``FastAPI(exception_handlers=...)`` and Starlette's expect.
 Handler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 
 class TokenLifeHTTPError(Exception):
-    """Base of the adapter's refusals; the body is ``{"error": <code>}``."""
+    """Base of the adapter's HTTP errors, for application code; the body is ``{"error": code}``."""
 
     status_code: ClassVar[int] = 401
     #: The RFC error code the client sees.
@@ -34,12 +34,23 @@ class TokenLifeHTTPError(Exception):
     #: ``None``: no ``WWW-Authenticate``; ``""``: the bare challenge (no error code).
     challenge: ClassVar[str | None] = "invalid_token"
 
-    def __init__(self, reason: str = "", *, scope: str = "") -> None:
+    def __init__(self, reason: str = "", *, clear_cookies: bool = False, scope: str = "") -> None:
         super().__init__(reason or self.error)
         #: The precise reason, for logs only.
         self.reason = reason or self.error
-        #: For ``insufficient_scope``: the scopes the route needs.
+        self.clear_cookies = clear_cookies
         self.required_scope = scope
+
+    def refusal(self) -> Refusal:
+        """The web layer's view of this error."""
+        return Refusal(
+            self.status_code,
+            self.error,
+            self.reason,
+            challenge=self.challenge,
+            clear_cookies=self.clear_cookies,
+            scope=self.required_scope,
+        )
 
 
 class AuthenticationRequired(TokenLifeHTTPError):
@@ -54,7 +65,7 @@ class InvalidToken(TokenLifeHTTPError):
 
 
 class InvalidGrant(TokenLifeHTTPError):
-    """A refresh token refused at a refresh route (RFC 6749 §5.2 ``invalid_grant``)."""
+    """A refresh token refused (RFC 6749 §5.2 ``invalid_grant``)."""
 
     error = "invalid_grant"
     challenge = None
@@ -68,53 +79,51 @@ class InsufficientScope(TokenLifeHTTPError):
     challenge = "insufficient_scope"
 
 
-def _challenge(realm: str | None, error: str, scope: str) -> str:
-    params = [f'realm="{realm}"'] if realm else []
-    if error:
-        params.append(f'error="{error}"')
-    if scope:
-        params.append(f'scope="{scope}"')
-    return "Bearer " + ", ".join(params) if params else "Bearer"
+class CSRFFailed(TokenLifeHTTPError):
+    """A cookie-authenticated unsafe request without the matching CSRF header."""
+
+    status_code = 403
+    error = "invalid_csrf_token"
+    challenge = None
 
 
-def exception_handlers(realm: str | None = None) -> dict[int | type[Exception], Handler]:
-    """For ``FastAPI(exception_handlers=...)`` or ``Starlette(exception_handlers=...)``.
+def to_response(reply: Reply) -> Response:
+    """A web-layer reply as a Starlette response, byte for byte (``Set-Cookie`` included)."""
+    response = Response(status_code=reply.status)
+    response.body = reply.body
+    response.raw_headers = reply.asgi_headers()
+    return response
 
-    Covers the adapter's refusals and tokenlife's own errors raised by
-    application code: a ``TokenError`` is a 401 ``invalid_token``, a
-    ``StoreError`` a 503 (fail closed, the client may retry).
+
+def exception_handlers(gate: Gate) -> dict[Any, Handler]:
+    """One handler for refusals, the adapter's errors, and tokenlife's own raised by app code.
+
+    A ``TokenError`` is a 401 ``invalid_token``, a ``StoreError`` a 503 (fail
+    closed, the client may retry).
     """
 
-    async def handle_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, TokenLifeHTTPError)
-        level = logging.DEBUG if isinstance(exc, AuthenticationRequired) else logging.INFO
-        logger.log(level, "%s %s: %s (%s)", request.method, request.url.path, exc.error, exc.reason)
-        headers = dict(NO_STORE)
-        if exc.challenge is not None:
-            headers["WWW-Authenticate"] = _challenge(realm, exc.challenge, exc.required_scope)
-        return JSONResponse({"error": exc.error}, status_code=exc.status_code, headers=headers)
-
-    async def handle_token_error(request: Request, exc: Exception) -> Response:
-        return await handle_http(request, InvalidToken(getattr(exc, "code", "invalid_token")))
-
-    async def handle_store_error(request: Request, exc: Exception) -> Response:
-        logger.error("%s %s: the token store failed: %s", request.method, request.url.path, exc)
-        return JSONResponse(
-            {"error": "temporarily_unavailable"},
-            status_code=503,
-            headers={**NO_STORE, "Retry-After": "1"},
+    async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, Refusal):
+            refusal = exc
+        elif isinstance(exc, TokenLifeHTTPError):
+            refusal = exc.refusal()
+        elif isinstance(exc, StoreError):
+            logger.error("%s %s: the token store failed: %s", request.method, request.url, exc)
+            refusal = unavailable()
+        else:
+            refusal = invalid_token(getattr(exc, "code", "invalid_token"))
+        level = logging.DEBUG if refusal.error == "unauthorized" else logging.INFO
+        logger.log(
+            level, "%s %s: %s (%s)", request.method, request.url.path, refusal.error, refusal.reason
         )
+        return to_response(gate.reply(refusal))
 
-    return {
-        TokenLifeHTTPError: handle_http,
-        TokenError: handle_token_error,
-        StoreError: handle_store_error,
-    }
+    return dict.fromkeys((Refusal, TokenLifeHTTPError, TokenError, StoreError), handle)
 
 
 __all__ = (
-    "NO_STORE",
     "AuthenticationRequired",
+    "CSRFFailed",
     "Handler",
     "InsufficientScope",
     "InvalidGrant",
@@ -122,4 +131,5 @@ __all__ = (
     "TokenLifeHTTPError",
     "exception_handlers",
     "logger",
+    "to_response",
 )
