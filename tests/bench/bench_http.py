@@ -24,6 +24,13 @@ Besides the harness's ratios, each group prints requests/s (wrk's count over
 the run's wall time) and the server's CPU µs per request, read from
 ``/proc/<pid>/stat`` before and after each run.
 
+A third shape is the seed's own subject, ``POST /refresh`` over HTTP: the
+Litestar plugin's and tokenlife-fastapi's refresh routes rotating on the
+SQLite store (``synchronous=FULL``: every rotation durable), against AuthX's
+documented refresh route, which mints an access token and stores nothing.
+``wrk_refresh.lua`` sends each answer's successor next, so no rotated token
+is ever presented twice.
+
 ``python -m tests.bench.bench_http [--quick]`` runs only these groups.
 """
 
@@ -191,7 +198,8 @@ def _fastapi_app() -> Any:
     authority = TokenAuthority(
         MemoryStore(), keys=KeySet.from_secret(SECRET), policy=Policy(revocation="strict")
     )
-    tl = TokenLife(authority)
+    # As documented: the middleware (which steps aside for /open), the handlers.
+    tl = TokenLife(authority, refresh_path=None, logout_path=None, exclude="/open$")
 
     @asynccontextmanager
     async def mint(_: FastAPI) -> AsyncIterator[None]:
@@ -205,7 +213,8 @@ def _fastapi_app() -> Any:
     async def protected() -> str:
         return BODY
 
-    app = FastAPI(lifespan=tl.lifespan(mint), exception_handlers=tl.exception_handlers)
+    app = FastAPI(lifespan=tl.lifespan(mint))
+    tl.install(app)
     app.add_api_route(
         "/protected",
         protected,
@@ -217,11 +226,103 @@ def _fastapi_app() -> Any:
     return app
 
 
+# -- POST /refresh: rotation on SQLite (synchronous=FULL) vs AuthX's stateless route ----
+
+#: Refresh tokens (sessions) each refresh server mints. wrk_refresh.lua keeps
+#: the successors from run to run but loses up to one per connection a run.
+REFRESH_TOKENS = 64 * CONNECTIONS
+
+
+def _sqlite_authority() -> Any:
+    from tokenlife import KeySet, Policy, TokenAuthority
+    from tokenlife_sqlite import SQLiteStore
+
+    path = Path(os.environ["BENCH_HTTP_TOKENS"]).with_suffix(".sqlite3")
+    return TokenAuthority(
+        SQLiteStore(path, synchronous="full"), keys=KeySet.from_secret(SECRET), policy=Policy()
+    )
+
+
+async def _mint_refresh(authority: Any) -> None:
+    import asyncio
+
+    # Concurrent: the SQLite store commits a batch of logins with one sync.
+    pairs = await asyncio.gather(*(authority.issue(f"user{i}") for i in range(REFRESH_TOKENS)))
+    _write_tokens([pair.refresh_token for pair in pairs])
+
+
+def _litestar_refresh_app() -> Any:
+    from litestar import Litestar
+
+    from tokenlife_litestar import TokenLifeConfig, TokenLifePlugin
+
+    authority = _sqlite_authority()
+    plugin = TokenLifePlugin(TokenLifeConfig(authority=authority, refresh_path="/refresh"))
+
+    async def mint() -> None:
+        await _mint_refresh(authority)
+
+    return Litestar([], plugins=[plugin], on_startup=[mint], logging_config=None)
+
+
+def _fastapi_refresh_app() -> Any:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI  # type: ignore[import-not-found,unused-ignore]
+
+    from tokenlife_fastapi import TokenLife
+
+    authority = _sqlite_authority()
+    tl = TokenLife(authority, refresh_path="/refresh")
+
+    @asynccontextmanager
+    async def mint(_: FastAPI) -> AsyncIterator[None]:
+        await _mint_refresh(authority)
+        yield
+
+    app = FastAPI(lifespan=tl.lifespan(mint))
+    tl.install(app)
+    return app
+
+
+def _authx_refresh_app() -> Any:
+    """AuthX's "Refreshing Tokens" route: a new access token, nothing stored or rotated."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from authx import AuthX, AuthXConfig, TokenPayload
+    from fastapi import Depends, FastAPI  # type: ignore[import-not-found,unused-ignore]
+
+    auth: AuthX[Any] = AuthX(
+        config=AuthXConfig(
+            JWT_SECRET_KEY=SECRET, JWT_ALGORITHM="HS256", JWT_TOKEN_LOCATION=["headers"]
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _write_tokens([auth.create_refresh_token(uid=f"user{i}") for i in range(REFRESH_TOKENS)])
+        yield
+
+    async def refresh(
+        payload: TokenPayload = Depends(auth.refresh_token_required),  # noqa: B008
+    ) -> dict[str, str]:
+        return {"access_token": auth.create_access_token(uid=payload.sub)}
+
+    app = FastAPI(lifespan=lifespan)
+    app.add_api_route("/refresh", refresh, methods=["POST"])
+    return app
+
+
 APPS: dict[str, Callable[[], Any]] = {
     "tokenlife": _tokenlife_app,
     "fastapi": _fastapi_app,
     "jwtauth": _jwtauth_app,
     "authx": _authx_app,
+    "litestar-refresh": _litestar_refresh_app,
+    "fastapi-refresh": _fastapi_refresh_app,
+    "authx-refresh": _authx_refresh_app,
 }
 
 
@@ -331,7 +432,7 @@ class Tally:
     rates: list[float] = field(default_factory=list)
 
 
-def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
+def run_wrk(server: Server, path: str, tokens: Path, tally: Tally, script: Path = LUA) -> None:
     """One contender run: ``REQUESTS`` requests, the server's CPU time around it.
 
     ``wrk_tokens.lua`` ends wrk after the last response, so the wall time of
@@ -348,7 +449,7 @@ def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
             "--timeout",
             "10s",
             "-s",
-            str(LUA),
+            str(script),
             f"http://127.0.0.1:{server.port}{path}",
             "--",
             str(tokens),
@@ -400,6 +501,7 @@ def _requirements() -> None:
     if not Path("/proc/self/stat").exists():
         raise Skip("no /proc: cannot read the servers' CPU time")
     for module in (
+        "tokenlife_sqlite",
         "uvicorn",
         "uvloop",
         "httptools",
@@ -420,6 +522,7 @@ def _group(
     targets: Sequence[Target],
     contenders: Sequence[tuple[str, str, str]] = CONTENDERS,
     baseline: str = BASELINE,
+    script: Path = LUA,
 ) -> Group:
     servers: dict[str, Server] = {}
     tallies = {name: Tally() for name, _, _ in contenders}
@@ -428,7 +531,8 @@ def _group(
     def op(name: str, server: str, path: str) -> Op:
         def run() -> None:
             chosen = servers[server]
-            run_wrk(chosen, path, chosen.tokens if many else chosen.one_token, tallies[name])
+            tokens = chosen.tokens if many else chosen.one_token
+            run_wrk(chosen, path, tokens, tallies[name], script)
 
         return run
 
@@ -503,6 +607,16 @@ def _fastapi_targets(one_target: float) -> tuple[Target, ...]:
     )
 
 
+REFRESH_BASELINE = "AuthX refresh (stores nothing)"
+REFRESH_CONTENDERS = (
+    ("tokenlife-litestar", "litestar-refresh", "/refresh"),
+    ("tokenlife-fastapi", "fastapi-refresh", "/refresh"),
+    (REFRESH_BASELINE, "authx-refresh", "/refresh"),
+)
+#: Rotation with durable storage against a route that stores nothing.
+REFRESH_TARGETS = (Target("tokenlife-litestar", 1.5), Target("tokenlife-fastapi", 1.5))
+
+
 def groups() -> list[Group]:
     _requirements()
     many = f"{DISTINCT_TOKENS:,} tokens"
@@ -515,6 +629,14 @@ def groups() -> list[Group]:
         ),
         _group(
             f"HTTP GET /protected (FastAPI), {many}", True, _fastapi_targets(0.7), fastapi, base
+        ),
+        _group(
+            "HTTP POST /refresh, rotation on SQLite (synchronous=FULL)",
+            True,
+            REFRESH_TARGETS,
+            REFRESH_CONTENDERS,
+            REFRESH_BASELINE,
+            HERE / "wrk_refresh.lua",
         ),
     ]
 
