@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from tokenlife import Claims, KeySet, Policy, Store, TokenAuthority
 from tokenlife.web import CookieConfig, HttpRequest, Refusal, json_body
 from tokenlife_fastapi import TokenLife
+from tokenlife_sqlite import SQLiteStore
 
-logger = logging.getLogger("tokenlife.seed_fastapi")
 #: username -> (password, scopes). A real app checks a password hash.
 USERS = {"test": ("test", ()), "admin": ("admin", ("admin",))}
 PROTECTED_TEXT = "You have access to this protected resource"
@@ -38,23 +38,13 @@ class Credentials(msgspec.Struct):
 
 
 def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def _store() -> Store:
-    from tokenlife_sqlite import SQLiteStore
-
-    store: Store = SQLiteStore(_env("TOKENLIFE_DB", "tokenlife-demo.sqlite3"))
-    return store
+    return os.environ.get(f"TOKENLIFE_{name}") or default
 
 
 def _secret() -> str:
-    if secret := os.environ.get("TOKENLIFE_SECRET"):
-        return secret
-    logger.warning(
-        "TOKENLIFE_SECRET is not set: using a random secret; tokens die with this process"
-    )
-    return secrets.token_urlsafe(48)
+    if not os.environ.get("TOKENLIFE_SECRET"):
+        logging.getLogger(__name__).warning("TOKENLIFE_SECRET unset: tokens die with the process")
+    return _env("SECRET", secrets.token_urlsafe(48))
 
 
 def create_app(
@@ -66,29 +56,21 @@ def create_app(
     secure_cookies: bool | None = None,
     clock: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """The seed app; every argument left out comes from the environment."""
+    # Every argument left out comes from the environment.
+    ttl = access_ttl if access_ttl is not None else float(_env("ACCESS_TTL", "900"))
     policy = Policy(
-        access_ttl=access_ttl
-        if access_ttl is not None
-        else float(_env("TOKENLIFE_ACCESS_TTL", "900")),
-        grace=grace if grace is not None else float(_env("TOKENLIFE_GRACE", "10")),
+        access_ttl=ttl, grace=grace if grace is not None else float(_env("GRACE", "10"))
     )
-    keys = KeySet.from_secret(secret or _secret(), "HS256")
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
-    authority = TokenAuthority(store or _store(), keys=keys, policy=policy, **extra)
-    secure = (
-        secure_cookies
-        if secure_cookies is not None
-        else _env("TOKENLIFE_SECURE_COOKIES", "1") != "0"
-    )
-    tl = TokenLife(
-        authority,
-        cookies=CookieConfig(secure=secure),
-        refresh_path="/refresh",
-        logout_path="/logout",
-    )
+    store = store or SQLiteStore(_env("DB", "tokenlife-demo.sqlite3"))
+    keys = KeySet.from_secret(secret or _secret())
+    authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
+    secure = _env("SECURE_COOKIES", "1") != "0" if secure_cookies is None else secure_cookies
+    cookies = CookieConfig(secure=secure)
+    tl = TokenLife(authority, cookies=cookies, refresh_path="/refresh", logout_path="/logout")
     app = FastAPI(title="tokenlife seed app", version="0.1.0", lifespan=tl.lifespan())
     tl.install(app)  # the middleware (cookies, CSRF, implicit refresh), errors, /refresh, /logout
+    Auth = Annotated[Claims, Depends(tl.access_token_required)]
     Subject = Annotated[str, Depends(tl.subject_required)]
 
     @app.post("/login")
@@ -106,19 +88,13 @@ def create_app(
             return JSONResponse({"error": "invalid_grant"}, status_code=401)
         return await tl.login(credentials.username, scopes=scopes, request=request)
 
-    @app.api_route(
-        "/protected",
-        methods=["GET", "POST"],  # by cookie, POST needs the CSRF header too
-        response_class=PlainTextResponse,
-        dependencies=[Depends(tl.access_token_required)],
-    )
-    async def protected() -> str:
+    # By cookie, POST needs the CSRF header too (the middleware checks it).
+    @app.api_route("/protected", methods=["GET", "POST"], response_class=PlainTextResponse)
+    async def protected(_: Auth) -> str:
         return PROTECTED_TEXT
 
     @app.get("/whoami")
-    async def whoami(
-        claims: Annotated[Claims, Depends(tl.access_token_required)],
-    ) -> dict[str, Any]:
+    async def whoami(claims: Auth) -> dict[str, Any]:
         return {
             "sub": claims.subject,
             "sid": claims.session_id,
