@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tokenlife import Claims, KeySet, Policy, TokenAuthority
+from tokenlife import Claims, ConfigurationError, KeySet, Policy, TokenAuthority
 from tokenlife.testing import FrozenClock
 from tokenlife.web import CookieConfig
 from tokenlife_fastapi import (
@@ -261,3 +261,18 @@ async def test_a_refusal_the_middleware_held_back_is_raised_by_the_dependency(
         refresh = await client.post("/auth/refresh", headers=bearer(pair.refresh_token))
         assert refresh.status_code == 200
         assert set(refresh.json()) >= {"access_token", "refresh_token"}
+
+
+async def test_the_jwks_route_publishes_public_keys_only(store: MemoryStore) -> None:
+    keys = KeySet.generate("EdDSA")
+    authority = TokenAuthority(store, keys=keys)
+    tl = TokenLife(authority, jwks_path="/.well-known/jwks.json")
+    app = fastapi_app(tl)
+    tl.install(app)
+    async with serve(app) as client:
+        response = await client.get("/.well-known/jwks.json", headers=bearer("garbage"))
+        assert response.status_code == 200  # excluded from authentication
+        assert response.json() == keys.public_jwks()
+        assert all("d" not in key for key in response.json()["keys"])
+    with pytest.raises(ConfigurationError, match="asymmetric"):
+        TokenLife(TokenAuthority(store, keys=KeySet.from_secret(SECRET)), jwks_path="/jwks")

@@ -18,9 +18,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import APIKeyCookie, HTTPBearer
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from tokenlife import Claims, TokenAuthority, TokenPair
+from tokenlife import Claims, ConfigurationError, TokenAuthority, TokenPair
 from tokenlife.web import (
     DEFAULT_MAX_BODY_BYTES,
     CookieConfig,
@@ -71,6 +71,7 @@ class TokenLife:
         query_param: str = "access_token",
         refresh_path: str | None = "/auth/refresh",
         logout_path: str | None = "/auth/logout",
+        jwks_path: str | None = None,
         exclude: str | Sequence[str] | None = None,
         exclude_http_methods: Sequence[str] = ("OPTIONS",),
         realm: str | None = None,
@@ -79,7 +80,11 @@ class TokenLife:
         bearer_scheme_name: str = "BearerToken",
         cookie_scheme_name: str = "AccessCookie",
     ) -> None:
+        if jwks_path is not None and not authority.codec.keys.public_jwks()["keys"]:
+            raise ConfigurationError("jwks_path needs asymmetric keys: secrets are never published")
         self.authority = authority
+        #: Serves ``keys.public_jwks()``, for services that verify our tokens themselves.
+        self.jwks_path = jwks_path
         self.config = WebConfig(
             cookies=cookies,
             token_locations=token_locations,
@@ -93,7 +98,8 @@ class TokenLife:
             max_body_bytes=max_body_bytes,
         )
         # The routes answer whole: the middleware must not refresh in-line before them.
-        own = [f"{re.escape(p)}$" for p in (refresh_path, logout_path) if p is not None]
+        routes = (refresh_path, logout_path, jwks_path)
+        own = [f"{re.escape(p)}$" for p in routes if p is not None]
         #: The web layer this adapter translates (every rule it applies is there).
         self.gate = Gate(authority, self.config, also_exclude=[*own, *map(re.escape, DOCS_PATHS)])
         self.access_token_required: ClaimsDependency = _access_dependency(
@@ -165,6 +171,18 @@ class TokenLife:
                 return to_response(await gate.logout(await _facts(request)))
 
             router.add_api_route(config.logout_path, logout, methods=["POST"])
+        if self.jwks_path is not None:
+            keys = self.authority.codec.keys
+
+            async def jwks() -> Response:
+                """The public signing keys (JWKS)."""
+                return JSONResponse(
+                    keys.public_jwks(),
+                    headers={"Cache-Control": "public, max-age=300"},
+                    media_type="application/jwk-set+json",
+                )
+
+            router.add_api_route(self.jwks_path, jwks, methods=["GET"])
         return router
 
     # -- helpers for the application's own routes -------------------------------------
