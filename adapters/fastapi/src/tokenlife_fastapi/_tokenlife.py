@@ -1,13 +1,13 @@
 """``TokenLife``: tokenlife.web for one FastAPI app, in FastAPI's own shapes.
 
-No ``from __future__ import annotations`` here: FastAPI reads the dependencies'
-annotations at run time.
-
 Dependencies (``Depends(tl.access_token_required)`` and friends, the shapes
 AuthX users know) that are FastAPI security schemes, so ``/docs`` shows
 them; a router with the refresh and logout routes; a login helper; the
 exception handlers; the store's lifespan. Every rule is the
 :class:`tokenlife.web.Gate`'s: this only translates Starlette's types.
+
+No ``from __future__ import annotations`` here: FastAPI reads the dependencies'
+annotations at run time.
 """
 
 import re
