@@ -276,3 +276,29 @@ async def test_the_jwks_route_publishes_public_keys_only(store: MemoryStore) -> 
         assert all("d" not in key for key in response.json()["keys"])
     with pytest.raises(ConfigurationError, match="asymmetric"):
         TokenLife(TokenAuthority(store, keys=KeySet.from_secret(SECRET)), jwks_path="/jwks")
+
+
+def test_websocket_routes_take_the_same_dependency(authority: TokenAuthority) -> None:
+    from fastapi import WebSocket
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    tl = TokenLife(authority)
+    app = FastAPI(lifespan=tl.lifespan())
+    tl.install(app)
+
+    @app.websocket("/ws")
+    async def ws(
+        socket: WebSocket, claims: Annotated[Claims, Depends(tl.access_token_required)]
+    ) -> None:
+        await socket.accept()
+        await socket.send_text(claims.subject)
+        await socket.close()
+
+    with TestClient(app) as client:
+        assert client.portal is not None
+        pair = client.portal.call(authority.issue, "wendy")
+        with client.websocket_connect("/ws", headers=bearer(pair.access_token)) as socket:
+            assert socket.receive_text() == "wendy"
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws") as socket:
+            socket.receive_text()  # refused before the handshake is accepted

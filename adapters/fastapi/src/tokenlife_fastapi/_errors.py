@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.websockets import WebSocket
 
 from tokenlife import StoreError, TokenError
 from tokenlife.web import Gate, Refusal, Reply, invalid_token, unavailable
@@ -102,23 +104,28 @@ def exception_handlers(gate: Gate) -> dict[Any, Handler]:
     closed, the client may retry).
     """
 
-    async def handle(request: Request, exc: Exception) -> Response:
+    async def handle(request: HTTPConnection, exc: Exception) -> Response | None:
         if isinstance(exc, Refusal):
             refusal = exc
         elif isinstance(exc, TokenLifeHTTPError):
             refusal = exc.refusal()
         elif isinstance(exc, StoreError):
-            logger.error("%s %s: the token store failed: %s", request.method, request.url, exc)
+            logger.error("%s: the token store failed: %s", request.url.path, exc)
             refusal = unavailable()
         else:
             refusal = invalid_token(getattr(exc, "code", "invalid_token"))
         level = logging.DEBUG if refusal.error == "unauthorized" else logging.INFO
-        logger.log(
-            level, "%s %s: %s (%s)", request.method, request.url.path, refusal.error, refusal.reason
-        )
+        logger.log(level, "%s: %s (%s)", request.url.path, refusal.error, refusal.reason)
+        if isinstance(request, WebSocket):
+            # A handshake has no HTTP answer here: close it as a policy violation.
+            await request.close(code=WS_1008_POLICY_VIOLATION)
+            return None
         return to_response(gate.reply(refusal))
 
-    return dict.fromkeys((Refusal, TokenLifeHTTPError, TokenError, StoreError), handle)
+    # Typed as FastAPI expects; Starlette also calls it for WebSocket routes (then None).
+    return dict.fromkeys(
+        (Refusal, TokenLifeHTTPError, TokenError, StoreError), cast(Handler, handle)
+    )
 
 
 __all__ = (

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import APIKeyCookie, HTTPBearer
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
 from tokenlife import Claims, ConfigurationError, TokenAuthority, TokenPair
@@ -44,7 +44,7 @@ ClaimsDependency = Callable[..., Awaitable[Claims]]
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
-def claims_of(request: Request) -> Claims | None:
+def claims_of(request: HTTPConnection) -> Claims | None:
     """The claims the middleware verified for this request, if any."""
     claims = request.scope.get("auth")
     return claims if isinstance(claims, Claims) else None
@@ -265,7 +265,7 @@ def _access_dependency(gate: Gate, bearer_name: str, cookie_name: str) -> Claims
     )
 
     async def access_token_required(
-        request: Request,
+        request: HTTPConnection,
         _bearer: Annotated[Any, Depends(bearer)],
         _cookie: Annotated[Any, Depends(cookie)],
     ) -> Claims:
@@ -295,7 +295,7 @@ class _AccessToken(HTTPBearer):
         )
         self._gate = gate
 
-    async def __call__(self, request: Request) -> Claims:  # type: ignore[override]
+    async def __call__(self, request: HTTPConnection) -> Claims:  # type: ignore[override]
         """The verified claims of the request's access token, or a refusal (401, 400, 503)."""
         scope = request.scope
         found = scope.get(SCOPE_KEY)
