@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-ADAPTERS = ["memory", "sqlite", "redis", "postgres", "litestar", "jwks"]
+ADAPTERS = ["memory", "sqlite", "redis", "postgres", "litestar", "fastapi", "jwks"]
 #: Adapters a store-parametrized test run can use, by adapter name.
 STORE_ADAPTERS = ["memory", "sqlite", "redis", "postgres"]
 #: Every distribution's folder; ``nox -s build`` writes their sdists and wheels to DIST.
@@ -134,7 +134,7 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     extra = [
         a
         for a in ("memory", "sqlite")
-        if adapter in ("litestar", "jwks") and a in _present_adapters()
+        if adapter in ("litestar", "fastapi", "jwks") and a in _present_adapters()
     ]
     _install_workspace(session, adapter, *extra)
     if adapter == "litestar" and (ROOT / "cli" / "pyproject.toml").exists():
@@ -144,8 +144,10 @@ def tests_adapter(session: nox.Session, adapter: str) -> None:
     if adapter in STORE_ADAPTERS:
         paths.append("tests/stores")
         session.env["TOKENLIFE_STORES"] = adapter
+    if adapter in ("litestar", "fastapi"):
+        paths.insert(0, "tests/http")  # the HTTP conformance suite, then the adapter's own
     if adapter == "litestar":
-        paths = ["tests/http", "tests/litestar"]  # the HTTP conformance suite, then the plugin
+        paths.append("tests/litestar")
     session.run("pytest", *paths, *session.posargs)
 
 
@@ -175,9 +177,10 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Start the seed app and walk a client through a session's whole life.
 
-    ``nox -s demo -- --serve`` keeps the server running for you to try.
+    ``nox -s demo -- --serve`` keeps the server running for you to try;
+    ``nox -s demo -- --app fastapi`` walks the FastAPI seed app.
     """
-    _install_workspace(session, "sqlite", "litestar")
+    _install_workspace(session, "sqlite", "litestar", "fastapi")
     session.install(*_group("demo"))
     session.run("python", "docs/examples/demo.py", *session.posargs)
 

@@ -6,7 +6,8 @@ refresh via body → replay of an old refresh token (reuse detected: the
 session dies) → login again → logout → 401. Exits 0 when every step
 answered as it should.
 
-``--serve`` keeps the server running afterwards and prints curl commands.
+``--serve`` keeps the server running afterwards and prints curl commands;
+``--app fastapi`` walks ``seed_fastapi`` (the same contract on FastAPI).
 """
 
 from __future__ import annotations
@@ -57,13 +58,17 @@ class ServerLog(logging.Handler):
 SERVER_LOG = ServerLog()
 
 
-def _load_seed_app(workdir: Path) -> ModuleType:
+#: ``--app`` -> the seed module serving the same contract on that framework.
+SEED_MODULES = {"litestar": "seed_app", "fastapi": "seed_fastapi"}
+
+
+def _load_seed_app(workdir: Path, name: str = "seed_app") -> ModuleType:
     """Import the seed app with a throw-away secret and database."""
     os.environ.setdefault("TOKENLIFE_SECRET", secrets.token_urlsafe(48))
     os.environ["TOKENLIFE_DB"] = str(workdir / "tokenlife-demo.sqlite3")
     os.environ.setdefault("TOKENLIFE_SECURE_COOKIES", "0")  # plain http on loopback
     sys.path.insert(0, str(HERE))
-    module = importlib.import_module("seed_app")
+    module = importlib.import_module(name)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the walk prints its own lines
     return module
 
@@ -214,7 +219,7 @@ def walk(base_url: str) -> None:
         w.step("The access token no longer works", "GET", "/protected", expect=401, token=access)
 
 
-def _curl_help(base_url: str) -> str:
+def _curl_help(base_url: str, docs: str = "/schema") -> str:
     return f"""
 The server keeps running at {base_url} — try it (Ctrl-C to stop):
 
@@ -228,7 +233,7 @@ The server keeps running at {base_url} — try it (Ctrl-C to stop):
   curl -s -X POST {base_url}/refresh -H 'content-type: application/json' \\
        -d "{{\\"refresh_token\\": \\"$REFRESH\\"}}"
   curl -s -i -X POST {base_url}/logout -H "Authorization: Bearer $ACCESS"
-  OpenAPI: {base_url}/schema
+  OpenAPI: {base_url}{docs}
 """
 
 
@@ -236,11 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--serve", action="store_true", help="keep the server running")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    parser.add_argument(
+        "--app", choices=sorted(SEED_MODULES), default="litestar", help="the seed app's framework"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tokenlife-demo-") as tmp:
-        seed = _load_seed_app(Path(tmp))
+        seed = _load_seed_app(Path(tmp), SEED_MODULES[args.app])
         server, base_url = _start(seed.app, args.port)
-        print(f"tokenlife demo: the seed app at {base_url}, its SQLite store in {tmp}")
+        print(f"tokenlife demo: the {args.app} seed app at {base_url}, its SQLite store in {tmp}")
         try:
             with _server_log_under_steps():
                 walk(base_url)
@@ -252,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.should_exit = True
         print("\nEvery step answered as it should.")
         if args.serve:
-            print(_curl_help(base_url))
+            print(_curl_help(base_url, "/docs" if args.app == "fastapi" else "/schema"))
             try:
                 while not server.should_exit:
                     time.sleep(0.5)

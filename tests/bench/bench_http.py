@@ -9,6 +9,9 @@ worker, a subprocess on 127.0.0.1 — and answers the same plain-text body:
   marked ``exclude_from_auth`` (the middleware is there, and steps aside).
 - **Litestar JWTAuth**: ``litestar.security.jwt.JWTAuth``, its documented use.
 - **FastAPI + AuthX**: ``Depends(auth.access_token_required)``, its documented use.
+- **tokenlife-fastapi**: ``Depends(tl.access_token_required)`` (strict, memory
+  store, bearer header), against the **FastAPI unauthenticated** route of the
+  same app and process; both FastAPI groups also compare it with AuthX.
 
 Two traffic shapes: one token repeated, and 10,000 distinct valid tokens in
 rotation (``wrk_tokens.lua``); every server mints its own tokens at start-up
@@ -20,6 +23,13 @@ A run with any non-2xx answer fails the group: no row times an error path.
 Besides the harness's ratios, each group prints requests/s (wrk's count over
 the run's wall time) and the server's CPU µs per request, read from
 ``/proc/<pid>/stat`` before and after each run.
+
+A third shape is the seed's own subject, ``POST /refresh`` over HTTP: the
+Litestar plugin's and tokenlife-fastapi's refresh routes rotating on the
+SQLite store (``synchronous=FULL``: every rotation durable), against AuthX's
+documented refresh route, which mints an access token and stores nothing.
+``wrk_refresh.lua`` sends each answer's successor next, so no rotated token
+is ever presented twice.
 
 ``python -m tests.bench.bench_http [--quick]`` runs only these groups.
 """
@@ -172,10 +182,147 @@ def _authx_app() -> Any:
     return app
 
 
+def _fastapi_app() -> Any:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from fastapi import Depends, FastAPI  # type: ignore[import-not-found,unused-ignore]
+    from fastapi.responses import (  # type: ignore[import-not-found,unused-ignore]
+        PlainTextResponse,
+    )
+
+    from tokenlife import KeySet, Policy, TokenAuthority
+    from tokenlife_fastapi import TokenLife
+    from tokenlife_memory import MemoryStore
+
+    authority = TokenAuthority(
+        MemoryStore(), keys=KeySet.from_secret(SECRET), policy=Policy(revocation="strict")
+    )
+    # As documented: the middleware (which steps aside for /open), the handlers.
+    tl = TokenLife(authority, refresh_path=None, logout_path=None, exclude="/open$")
+
+    @asynccontextmanager
+    async def mint(_: FastAPI) -> AsyncIterator[None]:
+        tokens = [
+            (await authority.issue(f"user{i}", scopes=("read",))).access_token
+            for i in range(DISTINCT_TOKENS)
+        ]
+        _write_tokens(tokens)
+        yield
+
+    async def protected() -> str:
+        return BODY
+
+    app = FastAPI(lifespan=tl.lifespan(mint))
+    tl.install(app)
+    app.add_api_route(
+        "/protected",
+        protected,
+        methods=["GET"],
+        response_class=PlainTextResponse,
+        dependencies=[Depends(tl.access_token_required)],
+    )
+    app.add_api_route("/open", protected, methods=["GET"], response_class=PlainTextResponse)
+    return app
+
+
+# -- POST /refresh: rotation on SQLite (synchronous=FULL) vs AuthX's stateless route ----
+
+#: Refresh tokens (sessions) each refresh server mints. wrk_refresh.lua keeps
+#: the successors from run to run but loses up to one per connection a run.
+REFRESH_TOKENS = 64 * CONNECTIONS
+
+
+def _sqlite_authority() -> Any:
+    from tokenlife import KeySet, Policy, TokenAuthority
+    from tokenlife_sqlite import SQLiteStore
+
+    path = Path(os.environ["BENCH_HTTP_TOKENS"]).with_suffix(".sqlite3")
+    return TokenAuthority(
+        SQLiteStore(path, synchronous="full"), keys=KeySet.from_secret(SECRET), policy=Policy()
+    )
+
+
+async def _mint_refresh(authority: Any) -> None:
+    import asyncio
+
+    # Concurrent: the SQLite store commits a batch of logins with one sync.
+    pairs = await asyncio.gather(*(authority.issue(f"user{i}") for i in range(REFRESH_TOKENS)))
+    _write_tokens([pair.refresh_token for pair in pairs])
+
+
+def _litestar_refresh_app() -> Any:
+    from litestar import Litestar
+
+    from tokenlife_litestar import TokenLifeConfig, TokenLifePlugin
+
+    authority = _sqlite_authority()
+    plugin = TokenLifePlugin(TokenLifeConfig(authority=authority, refresh_path="/refresh"))
+
+    async def mint() -> None:
+        await _mint_refresh(authority)
+
+    return Litestar([], plugins=[plugin], on_startup=[mint], logging_config=None)
+
+
+def _fastapi_refresh_app() -> Any:
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI  # type: ignore[import-not-found,unused-ignore]
+
+    from tokenlife_fastapi import TokenLife
+
+    authority = _sqlite_authority()
+    tl = TokenLife(authority, refresh_path="/refresh")
+
+    @asynccontextmanager
+    async def mint(_: FastAPI) -> AsyncIterator[None]:
+        await _mint_refresh(authority)
+        yield
+
+    app = FastAPI(lifespan=tl.lifespan(mint))
+    tl.install(app)
+    return app
+
+
+def _authx_refresh_app() -> Any:
+    """AuthX's "Refreshing Tokens" route: a new access token, nothing stored or rotated."""
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from authx import AuthX, AuthXConfig, TokenPayload
+    from fastapi import Depends, FastAPI  # type: ignore[import-not-found,unused-ignore]
+
+    auth: AuthX[Any] = AuthX(
+        config=AuthXConfig(
+            JWT_SECRET_KEY=SECRET, JWT_ALGORITHM="HS256", JWT_TOKEN_LOCATION=["headers"]
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _write_tokens([auth.create_refresh_token(uid=f"user{i}") for i in range(REFRESH_TOKENS)])
+        yield
+
+    async def refresh(
+        payload: TokenPayload = Depends(auth.refresh_token_required),  # noqa: B008
+    ) -> dict[str, str]:
+        return {"access_token": auth.create_access_token(uid=payload.sub)}
+
+    app = FastAPI(lifespan=lifespan)
+    app.add_api_route("/refresh", refresh, methods=["POST"])
+    return app
+
+
 APPS: dict[str, Callable[[], Any]] = {
     "tokenlife": _tokenlife_app,
+    "fastapi": _fastapi_app,
     "jwtauth": _jwtauth_app,
     "authx": _authx_app,
+    "litestar-refresh": _litestar_refresh_app,
+    "fastapi-refresh": _fastapi_refresh_app,
+    "authx-refresh": _authx_refresh_app,
 }
 
 
@@ -285,7 +432,7 @@ class Tally:
     rates: list[float] = field(default_factory=list)
 
 
-def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
+def run_wrk(server: Server, path: str, tokens: Path, tally: Tally, script: Path = LUA) -> None:
     """One contender run: ``REQUESTS`` requests, the server's CPU time around it.
 
     ``wrk_tokens.lua`` ends wrk after the last response, so the wall time of
@@ -302,7 +449,7 @@ def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
             "--timeout",
             "10s",
             "-s",
-            str(LUA),
+            str(script),
             f"http://127.0.0.1:{server.port}{path}",
             "--",
             str(tokens),
@@ -332,10 +479,18 @@ def run_wrk(server: Server, path: str, tokens: Path, tally: Tally) -> None:
 # -- the groups --------------------------------------------------------------------------
 
 BASELINE = "unauthenticated"
+#: (contender, server, path), per framework: each framework's own unauthenticated
+#: route is its baseline.
 CONTENDERS = (
     ("tokenlife", "tokenlife", "/protected"),
     ("unauthenticated", "tokenlife", "/open"),
     ("Litestar JWTAuth", "jwtauth", "/protected"),
+    ("FastAPI + AuthX", "authx", "/protected"),
+)
+FASTAPI_BASELINE = "FastAPI unauthenticated"
+FASTAPI_CONTENDERS = (
+    ("tokenlife-fastapi", "fastapi", "/protected"),
+    (FASTAPI_BASELINE, "fastapi", "/open"),
     ("FastAPI + AuthX", "authx", "/protected"),
 )
 
@@ -345,33 +500,45 @@ def _requirements() -> None:
         raise Skip("wrk is not installed (Debian package wrk)")
     if not Path("/proc/self/stat").exists():
         raise Skip("no /proc: cannot read the servers' CPU time")
-    for module in ("uvicorn", "uvloop", "httptools", "fastapi", "authx", "tokenlife_litestar"):
+    for module in (
+        "tokenlife_sqlite",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "fastapi",
+        "authx",
+        "tokenlife_litestar",
+        "tokenlife_fastapi",
+    ):
         try:
             __import__(module)
         except ImportError:
             raise Skip(f"{module} is missing: install the 'bench-http' dependency group") from None
 
 
-def _group(title: str, many: bool, one_target: float) -> Group:
-    targets = (
-        Target("tokenlife", one_target),
-        Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
-        Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
-    )
+def _group(
+    title: str,
+    many: bool,
+    targets: Sequence[Target],
+    contenders: Sequence[tuple[str, str, str]] = CONTENDERS,
+    baseline: str = BASELINE,
+    script: Path = LUA,
+) -> Group:
     servers: dict[str, Server] = {}
-    tallies = {name: Tally() for name, _, _ in CONTENDERS}
+    tallies = {name: Tally() for name, _, _ in contenders}
     workdirs: list[Path] = []
 
     def op(name: str, server: str, path: str) -> Op:
         def run() -> None:
             chosen = servers[server]
-            run_wrk(chosen, path, chosen.tokens if many else chosen.one_token, tallies[name])
+            tokens = chosen.tokens if many else chosen.one_token
+            run_wrk(chosen, path, tokens, tallies[name], script)
 
         return run
 
     async def setup() -> None:
         workdirs.append(Path(tempfile.mkdtemp(prefix="tokenlife-bench-http-")))
-        for name in APPS:
+        for name in sorted({server for _, server, _ in contenders}):
             servers[name] = Server(name, workdirs[0])
             servers[name].start()
 
@@ -380,20 +547,22 @@ def _group(title: str, many: bool, one_target: float) -> Group:
             server.stop()
         for workdir in workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
-        _print_detail(title, tallies, targets)
+        _print_detail(title, tallies, targets, baseline)
 
     return Group(
         title,
-        baseline=BASELINE,
-        contenders={name: op(name, server, path) for name, server, path in CONTENDERS},
+        baseline=baseline,
+        contenders={name: op(name, server, path) for name, server, path in contenders},
         targets=targets,
         setup=setup,
         teardown=teardown,
-        packages=PACKAGES,
+        packages=(*PACKAGES, "tokenlife-fastapi"),
     )
 
 
-def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Target]) -> None:
+def _print_detail(
+    title: str, tallies: dict[str, Tally], targets: Sequence[Target], baseline: str
+) -> None:
     """Requests/s and server CPU per request, and the targets judged on CPU too.
 
     On a shared machine, wall-clock throughput moves with the neighbours;
@@ -409,10 +578,10 @@ def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Targe
     for name, tally in tallies.items():
         if name in cpu:
             rate = statistics.median(tally.rates)
-            ratio = cpu[BASELINE] / cpu[name] if BASELINE in cpu else float("nan")
+            ratio = cpu[baseline] / cpu[name] if baseline in cpu else float("nan")
             lines.append(f"| {name} | {rate:,.0f} | {cpu[name]:,.1f} | {ratio:.2f}{TIMES} |")
     for target in targets:
-        vs = target.vs or BASELINE
+        vs = target.vs or baseline
         if target.contender in cpu and vs in cpu:
             measured = cpu[vs] / cpu[target.contender]
             verdict = "PASS" if measured >= target.at_least else "FAIL"
@@ -423,11 +592,52 @@ def _print_detail(title: str, tallies: dict[str, Tally], targets: Sequence[Targe
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+def _litestar_targets(one_target: float) -> tuple[Target, ...]:
+    return (
+        Target("tokenlife", one_target),
+        Target("tokenlife", 2.0, vs="Litestar JWTAuth"),
+        Target("tokenlife", 5.0, vs="FastAPI + AuthX"),
+    )
+
+
+def _fastapi_targets(one_target: float) -> tuple[Target, ...]:
+    return (
+        Target("tokenlife-fastapi", one_target),
+        Target("tokenlife-fastapi", 5.0, vs="FastAPI + AuthX"),
+    )
+
+
+REFRESH_BASELINE = "AuthX refresh (stores nothing)"
+REFRESH_CONTENDERS = (
+    ("tokenlife-litestar", "litestar-refresh", "/refresh"),
+    ("tokenlife-fastapi", "fastapi-refresh", "/refresh"),
+    (REFRESH_BASELINE, "authx-refresh", "/refresh"),
+)
+#: Rotation with durable storage against a route that stores nothing.
+REFRESH_TARGETS = (Target("tokenlife-litestar", 1.5), Target("tokenlife-fastapi", 1.5))
+
+
 def groups() -> list[Group]:
     _requirements()
+    many = f"{DISTINCT_TOKENS:,} tokens"
+    fastapi, base = FASTAPI_CONTENDERS, FASTAPI_BASELINE
     return [
-        _group("HTTP GET /protected, one token", many=False, one_target=0.8),
-        _group(f"HTTP GET /protected, {DISTINCT_TOKENS:,} tokens", many=True, one_target=0.7),
+        _group("HTTP GET /protected, one token", False, _litestar_targets(0.8)),
+        _group(f"HTTP GET /protected, {many}", True, _litestar_targets(0.7)),
+        _group(
+            "HTTP GET /protected (FastAPI), one token", False, _fastapi_targets(0.8), fastapi, base
+        ),
+        _group(
+            f"HTTP GET /protected (FastAPI), {many}", True, _fastapi_targets(0.7), fastapi, base
+        ),
+        _group(
+            "HTTP POST /refresh, rotation on SQLite (synchronous=FULL)",
+            True,
+            REFRESH_TARGETS,
+            REFRESH_CONTENDERS,
+            REFRESH_BASELINE,
+            HERE / "wrk_refresh.lua",
+        ),
     ]
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from httpx import Cookies, Response
-from litestar.testing import TestClient
+from httpx import Client, Cookies, Response
 
 from tests.http._store import BreakableStore
 from tokenlife import KeySet, Policy, TokenAuthority
@@ -41,11 +40,29 @@ def _litestar(authority: TokenAuthority, config: WebConfig, users: Mapping[str, 
     return create_app(authority, config, users)
 
 
+def _fastapi(authority: TokenAuthority, config: WebConfig, users: Mapping[str, str]) -> Any:
+    from tests.http._fastapi_app import create_app
+
+    return create_app(authority, config, users)
+
+
 #: adapter name -> (module it needs, app factory)
 ADAPTERS: dict[str, tuple[str, AppFactory]] = {
     "asgi": ("tokenlife", _asgi),
+    "fastapi": ("tokenlife_fastapi", _fastapi),
     "litestar": ("tokenlife_litestar", _litestar),
 }
+
+
+def _test_client(adapter: str, app: Any) -> Client:
+    """An in-process httpx client that runs the app's lifespan: Starlette's or Litestar's."""
+    if adapter != "fastapi" and importlib.util.find_spec("litestar") is not None:
+        from litestar.testing import TestClient
+
+        return TestClient(app)
+    from starlette.testclient import TestClient as StarletteClient
+
+    return StarletteClient(app)
 
 
 @dataclass
@@ -53,7 +70,7 @@ class Served:
     """One app under test, its client, and everything a case pokes at."""
 
     adapter: str
-    client: TestClient[Any]
+    client: Client
     authority: TokenAuthority
     store: BreakableStore
     clock: FrozenClock
@@ -94,7 +111,7 @@ def serve(request: pytest.FixtureRequest) -> Iterator[ServeFactory]:
     needs, factory = ADAPTERS[name]
     if importlib.util.find_spec(needs) is None:
         pytest.skip(f"{needs} is not installed in this environment")
-    opened: list[TestClient[Any]] = []
+    opened: list[Client] = []
 
     def build(
         *,
@@ -111,7 +128,7 @@ def serve(request: pytest.FixtureRequest) -> Iterator[ServeFactory]:
             clock=clock,
         )
         web = WebConfig(cookies=cookies, **config)
-        client = TestClient(factory(authority, web, USERS))
+        client = _test_client(name, factory(authority, web, USERS))
         client.__enter__()
         opened.append(client)
         return Served(name, client, authority, store, clock, web)

@@ -1,4 +1,9 @@
-"""The seed example's contract (tests outside this repository rely on it) and the demo."""
+"""The seed examples' contract, on both frameworks (tests outside this repository rely on it).
+
+``seed_app.py`` (Litestar) and ``seed_fastapi.py`` (FastAPI) must agree on the
+environment, routes, bodies, status codes, cookies and CSRF header; every case
+runs against each, and the demo walks each.
+"""
 
 from __future__ import annotations
 
@@ -10,32 +15,50 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from litestar import Litestar
-from litestar.testing import TestClient
+from httpx import Client
 
-from tests.litestar.conftest import PROTECTED, ROOT, MemoryStore
+from tokenlife_memory import MemoryStore
 
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
+PROTECTED = "You have access to this protected resource"
+#: seed module -> the framework it needs
+SEEDS = {"seed_app": "litestar", "seed_fastapi": "fastapi"}
 
 
-@pytest.fixture
-def seed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ModuleType]:
+def _client(module: str, app: Any, **kwargs: Any) -> Client:
+    if SEEDS[module] == "litestar":
+        from litestar.testing import TestClient
+
+        return TestClient(app, **kwargs)
+    from starlette.testclient import TestClient as StarletteClient
+
+    return StarletteClient(app, **kwargs)
+
+
+@pytest.fixture(params=sorted(SEEDS))
+def seed(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[ModuleType]:
+    name: str = request.param
+    pytest.importorskip(SEEDS[name])
+    pytest.importorskip(f"tokenlife_{SEEDS[name]}")
     monkeypatch.setenv("TOKENLIFE_SECRET", "seed-contract-secret-0123456789abcdefghij")
     monkeypatch.setenv("TOKENLIFE_DB", str(tmp_path / "seed.sqlite3"))
     monkeypatch.setenv("TOKENLIFE_SECURE_COOKIES", "0")
     monkeypatch.syspath_prepend(str(EXAMPLES))
-    sys.modules.pop("seed_app", None)
-    yield importlib.import_module("seed_app")
-    sys.modules.pop("seed_app", None)
+    sys.modules.pop(name, None)
+    yield importlib.import_module(name)
+    sys.modules.pop(name, None)
 
 
 @pytest.fixture
-def client(seed: ModuleType) -> Iterator[TestClient[Litestar]]:
-    with TestClient(seed.create_app(store=MemoryStore())) as opened:
+def client(seed: ModuleType) -> Iterator[Client]:
+    with _client(seed.__name__, seed.create_app(store=MemoryStore())) as opened:
         yield opened
 
 
-def _login(client: TestClient[Litestar], user: str, password: str) -> Any:
+def _login(client: Client, user: str, password: str) -> Any:
     return client.post("/login", json={"username": user, "password": password})
 
 
@@ -44,10 +67,15 @@ def _auth(token: str) -> dict[str, str]:
 
 
 def test_module_exposes_an_app(seed: ModuleType) -> None:
-    assert isinstance(seed.app, Litestar)
+    assert callable(seed.app)
+    assert (
+        type(seed.app).__name__
+        == {"seed_app": "Litestar", "seed_fastapi": "FastAPI"}[seed.__name__]
+    )
+    assert seed.PROTECTED_TEXT == PROTECTED
 
 
-def test_login(client: TestClient[Litestar]) -> None:
+def test_login(client: Client) -> None:
     response = _login(client, "test", "test")
     assert response.status_code == 200
     body = response.json()
@@ -62,7 +90,7 @@ def test_login(client: TestClient[Litestar]) -> None:
     assert client.post("/login", json={"username": "test"}).status_code == 400
 
 
-def test_protected_whoami_admin_fresh(client: TestClient[Litestar]) -> None:
+def test_protected_whoami_admin_fresh(client: Client) -> None:
     assert client.get("/protected").status_code == 401
     client.cookies.clear()
     pair = _login(client, "test", "test").json()
@@ -81,7 +109,7 @@ def test_protected_whoami_admin_fresh(client: TestClient[Litestar]) -> None:
     assert client.get("/whoami", headers=_auth(admin["access_token"])).json()["scopes"] == ["admin"]
 
 
-def test_post_protected_by_cookie_needs_the_csrf_header(client: TestClient[Litestar]) -> None:
+def test_post_protected_by_cookie_needs_the_csrf_header(client: Client) -> None:
     pair = _login(client, "test", "test").json()
     assert client.post("/protected").status_code == 403
     assert client.post("/protected", headers={"X-CSRF-Token": "forged"}).status_code == 403
@@ -93,7 +121,7 @@ def test_post_protected_by_cookie_needs_the_csrf_header(client: TestClient[Lites
     assert client.post("/protected").status_code == 401
 
 
-def test_refresh_three_ways_and_failures(client: TestClient[Litestar]) -> None:
+def test_refresh_three_ways_and_failures(client: Client) -> None:
     _login(client, "test", "test")
     by_cookie = client.post("/refresh", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
     assert by_cookie.status_code == 200
@@ -111,7 +139,7 @@ def test_refresh_three_ways_and_failures(client: TestClient[Litestar]) -> None:
     assert (bad.status_code, bad.json()["error"]) == (401, "invalid_grant")
 
 
-def test_logout_with_access_or_refresh_token(client: TestClient[Litestar]) -> None:
+def test_logout_with_access_or_refresh_token(client: Client) -> None:
     for kind in ("access_token", "refresh_token"):
         pair = _login(client, "test", "test").json()
         client.cookies.clear()
@@ -121,7 +149,7 @@ def test_logout_with_access_or_refresh_token(client: TestClient[Litestar]) -> No
         assert client.post("/refresh", headers=_auth(pair["refresh_token"])).status_code == 401
 
 
-def test_logout_clears_cookies(client: TestClient[Litestar]) -> None:
+def test_logout_clears_cookies(client: Client) -> None:
     _login(client, "test", "test")
     response = client.post("/logout", headers={"X-CSRF-Token": client.cookies["tl_csrf"]})
     assert response.status_code in (200, 204)
@@ -138,24 +166,25 @@ def test_settings_from_the_environment(
     with caplog.at_level("WARNING"):
         app = seed.create_app(store=MemoryStore())
     assert any("TOKENLIFE_SECRET" in r.message for r in caplog.records)
-    with TestClient(app, base_url="https://testserver.local") as client:
+    with _client(seed.__name__, app, base_url="https://testserver.local") as client:
         response = _login(client, "test", "test")
         assert response.json()["expires_in"] == 60
         assert all("Secure" in c for c in response.headers.get_list("set-cookie"))
 
 
-def test_the_demo_walks_through(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    monkeypatch.syspath_prepend(str(EXAMPLES))
+def test_the_demo_walks_through(
+    seed: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
     monkeypatch.setenv("TOKENLIFE_SECRET", "demo-test-secret-0123456789abcdefghijklmn")
     monkeypatch.delenv("TOKENLIFE_DB", raising=False)
-    monkeypatch.setenv("TOKENLIFE_SECURE_COOKIES", "0")
-    sys.modules.pop("seed_app", None)
+    sys.modules.pop(seed.__name__, None)
     demo = importlib.import_module("demo")
     try:
-        assert demo.main([]) == 0
+        assert demo.main(["--app", SEEDS[seed.__name__]]) == 0
     finally:
-        sys.modules.pop("seed_app", None)
+        sys.modules.pop(seed.__name__, None)
         sys.modules.pop("demo", None)
     out = capsys.readouterr().out
+    assert f"the {SEEDS[seed.__name__]} seed app" in out
     assert "reuse detected" in out
     assert "Every step answered as it should." in out

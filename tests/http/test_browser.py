@@ -1,4 +1,4 @@
-"""The cookie flow in a real browser: headless Chromium, the seed app under uvicorn.
+"""The cookie flow in a real browser: headless Chromium, each seed app under uvicorn.
 
 What only a browser proves: that it stores the cookies with the attributes
 we meant (HttpOnly, SameSite, Path), drops the access cookie when its
@@ -7,7 +7,8 @@ else, sends parallel requests with the same expired cookies, and really
 forgets the cookies on logout.
 
 Skipped when Chromium (Debian's ``chromium``) or Playwright's Python package
-is missing — but failed under ``TOKENLIFE_REQUIRE_SERVICES=1`` (CI).
+is missing — but failed under ``TOKENLIFE_REQUIRE_SERVICES=1`` (CI). It runs
+against both frameworks' seed apps (Litestar, FastAPI), whichever are installed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.litestar.conftest import PROTECTED, ROOT, MemoryStore
+from tests.http.test_seed_apps import EXAMPLES, PROTECTED, SEEDS
+from tokenlife_memory import MemoryStore
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -46,11 +48,13 @@ def _unavailable() -> str | None:
     try:
         importlib.import_module("playwright.sync_api")
     except ImportError:
-        return "the playwright package is not installed (dependency group adapter-litestar)"
+        return (
+            "the playwright package is not installed (dependency group adapter-litestar/-fastapi)"
+        )
     try:
         importlib.import_module("uvicorn")
     except ImportError:
-        return "uvicorn is not installed (dependency group adapter-litestar)"
+        return "uvicorn is not installed (dependency group adapter-litestar/-fastapi)"
     return None
 
 
@@ -102,21 +106,24 @@ class Server:
         self.sock.close()
 
 
-@pytest.fixture
+@pytest.fixture(params=sorted(SEEDS))
 def seed_server(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[tuple[str, OffsetClock]]:
+    name: str = request.param
+    pytest.importorskip(f"tokenlife_{SEEDS[name]}")
     monkeypatch.setenv("TOKENLIFE_SECRET", "browser-test-secret-0123456789abcdefghij")
     monkeypatch.setenv("TOKENLIFE_DB", str(tmp_path / "seed.sqlite3"))
-    monkeypatch.syspath_prepend(str(ROOT / "docs" / "examples"))
-    seed = importlib.import_module("seed_app")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    sys.modules.pop(name, None)
+    seed = importlib.import_module(name)
     clock = OffsetClock()
     app = seed.create_app(
         store=MemoryStore(), access_ttl=ACCESS_TTL, grace=10, secure_cookies=False, clock=clock
     )
     with Server(app) as server:
         yield server.url, clock
-    sys.modules.pop("seed_app", None)
+    sys.modules.pop(name, None)
 
 
 FETCH = """

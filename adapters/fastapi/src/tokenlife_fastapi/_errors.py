@@ -1,0 +1,142 @@
+"""Refusals as Starlette responses; HTTP error classes for application code.
+
+The web layer decides every status, code and challenge
+(:class:`tokenlife.web.Refusal`); this only turns its :class:`Reply` into a
+Starlette ``Response`` and logs the precise reason to ``tokenlife.fastapi``,
+where an operator can see it and an attacker cannot. Only Starlette is
+used, so a plain Starlette app installs the handlers the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar, Final, cast
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.websockets import WebSocket
+
+from tokenlife import StoreError, TokenError
+from tokenlife.web import Gate, Refusal, Reply, invalid_token, unavailable
+
+logger: Final = logging.getLogger("tokenlife.fastapi")
+
+#: What ``FastAPI(exception_handlers=...)`` and Starlette's expect.
+Handler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
+
+
+class TokenLifeHTTPError(Exception):
+    """Base of the adapter's HTTP errors, for application code; the body is ``{"error": code}``."""
+
+    status_code: ClassVar[int] = 401
+    #: The RFC error code the client sees.
+    error: ClassVar[str] = "invalid_token"
+    #: ``None``: no ``WWW-Authenticate``; ``""``: the bare challenge (no error code).
+    challenge: ClassVar[str | None] = "invalid_token"
+
+    def __init__(self, reason: str = "", *, clear_cookies: bool = False, scope: str = "") -> None:
+        super().__init__(reason or self.error)
+        #: The precise reason, for logs only.
+        self.reason = reason or self.error
+        self.clear_cookies = clear_cookies
+        self.required_scope = scope
+
+    def refusal(self) -> Refusal:
+        """The web layer's view of this error."""
+        return Refusal(
+            self.status_code,
+            self.error,
+            self.reason,
+            challenge=self.challenge,
+            clear_cookies=self.clear_cookies,
+            scope=self.required_scope,
+        )
+
+
+class AuthenticationRequired(TokenLifeHTTPError):
+    """No credentials at all: a bare ``Bearer`` challenge (RFC 6750 §3.1)."""
+
+    error = "unauthorized"
+    challenge = ""
+
+
+class InvalidToken(TokenLifeHTTPError):
+    """A bad, expired, revoked or reused access token."""
+
+
+class InvalidGrant(TokenLifeHTTPError):
+    """A refresh token refused (RFC 6749 §5.2 ``invalid_grant``)."""
+
+    error = "invalid_grant"
+    challenge = None
+
+
+class InsufficientScope(TokenLifeHTTPError):
+    """A valid token without the scope, or the freshness, the route needs."""
+
+    status_code = 403
+    error = "insufficient_scope"
+    challenge = "insufficient_scope"
+
+
+class CSRFFailed(TokenLifeHTTPError):
+    """A cookie-authenticated unsafe request without the matching CSRF header."""
+
+    status_code = 403
+    error = "invalid_csrf_token"
+    challenge = None
+
+
+def to_response(reply: Reply) -> Response:
+    """A web-layer reply as a Starlette response, byte for byte (``Set-Cookie`` included)."""
+    response = Response(status_code=reply.status)
+    response.body = reply.body
+    response.raw_headers = reply.asgi_headers()
+    return response
+
+
+def exception_handlers(gate: Gate) -> dict[Any, Handler]:
+    """One handler for refusals, the adapter's errors, and tokenlife's own raised by app code.
+
+    A ``TokenError`` is a 401 ``invalid_token``, a ``StoreError`` a 503 (fail
+    closed, the client may retry).
+    """
+
+    async def handle(request: HTTPConnection, exc: Exception) -> Response | None:
+        if isinstance(exc, Refusal):
+            refusal = exc
+        elif isinstance(exc, TokenLifeHTTPError):
+            refusal = exc.refusal()
+        elif isinstance(exc, StoreError):
+            logger.error("%s: the token store failed: %s", request.url.path, exc)
+            refusal = unavailable()
+        else:
+            refusal = invalid_token(getattr(exc, "code", "invalid_token"))
+        level = logging.DEBUG if refusal.error == "unauthorized" else logging.INFO
+        logger.log(level, "%s: %s (%s)", request.url.path, refusal.error, refusal.reason)
+        if isinstance(request, WebSocket):
+            # A handshake has no HTTP answer here: close it as a policy violation.
+            await request.close(code=WS_1008_POLICY_VIOLATION)
+            return None
+        return to_response(gate.reply(refusal))
+
+    # Typed as FastAPI expects; Starlette also calls it for WebSocket routes (then None).
+    return dict.fromkeys(
+        (Refusal, TokenLifeHTTPError, TokenError, StoreError), cast(Handler, handle)
+    )
+
+
+__all__ = (
+    "AuthenticationRequired",
+    "CSRFFailed",
+    "Handler",
+    "InsufficientScope",
+    "InvalidGrant",
+    "InvalidToken",
+    "TokenLifeHTTPError",
+    "exception_handlers",
+    "logger",
+    "to_response",
+)

@@ -1,0 +1,56 @@
+"""The conformance app on tokenlife-fastapi: middleware, dependencies, a JSON login.
+
+No ``from __future__ import annotations``: FastAPI reads the handlers' annotations.
+"""
+
+import hmac
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from tokenlife import Claims, TokenAuthority
+from tokenlife.web import HttpRequest, Refusal, WebConfig, json_body
+from tokenlife_fastapi import TokenLife
+
+
+class Login(msgspec.Struct):
+    username: str
+    password: str
+
+
+def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str, str]) -> FastAPI:
+    tl = TokenLife(
+        authority,
+        cookies=config.cookies,
+        token_locations=config.token_locations,
+        refresh_path=config.refresh_path,
+        logout_path=config.logout_path,
+        exclude=config.exclude,
+        realm=config.realm,
+        clock=config.clock,
+    )
+    app = FastAPI(lifespan=tl.lifespan())
+    tl.install(app)
+    Auth = Annotated[Claims, Depends(tl.access_token_required)]
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        facts = HttpRequest.from_asgi(request.scope, await request.body())
+        try:
+            body = json_body(facts, Login)
+        except Refusal as refusal:
+            return JSONResponse({"error": refusal.error}, status_code=refusal.status)
+        known = users.get(body.username, "")
+        if not known or not hmac.compare_digest(known.encode(), body.password.encode()):
+            return JSONResponse({"error": "invalid_grant"}, status_code=401)
+        return await tl.login(body.username, request=request)
+
+    @app.api_route("/protected", methods=["GET", "POST"])
+    @app.api_route("/whoami", methods=["GET", "POST"])
+    async def who(claims: Auth) -> dict[str, Any]:
+        return {"sub": claims.subject, "sid": claims.session_id}
+
+    return app
