@@ -109,7 +109,7 @@ def tests_core(session: nox.Session) -> None:
 def tests_otel(session: nox.Session) -> None:
     """tokenlife.otel against the real OpenTelemetry SDK and Prometheus exporter."""
     present = _present_adapters()
-    stores = [a for a in ("memory", "sqlite", "litestar") if a in present]
+    stores = [a for a in ("memory", "sqlite", "litestar", "fastapi") if a in present]
     _install_workspace(session, *stores, core="core[prometheus]")
     session.install(*_group("test"), *_group("otel"))
     # The public-API checks again, now that tokenlife.otel can be imported.

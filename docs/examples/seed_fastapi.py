@@ -3,7 +3,8 @@
 Run it with ``uvicorn docs.examples.seed_fastapi:app`` (or ``nox -s demo -- --app fastapi``).
 Settings: ``TOKENLIFE_SECRET`` (unset: a random one, with a warning), ``TOKENLIFE_DB``
 (default ``tokenlife-demo.sqlite3``), ``TOKENLIFE_ACCESS_TTL`` (900), ``TOKENLIFE_GRACE``
-(10), ``TOKENLIFE_SECURE_COOKIES`` (``1``; ``0`` for plain-http local use). Routes:
+(10), ``TOKENLIFE_SECURE_COOKIES`` (``1``; ``0`` for plain-http local use),
+``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``). Routes:
 ``POST /login`` (JSON; test/test, or admin/admin with scope ``admin``), ``POST /refresh``,
 ``POST /logout``, ``GET``/``POST /protected`` (``POST`` by cookie needs ``X-CSRF-Token``),
 ``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login).
@@ -55,6 +56,7 @@ def create_app(
     grace: float | None = None,
     secure_cookies: bool | None = None,
     clock: Callable[[], float] | None = None,
+    metrics: bool | None = None,
 ) -> FastAPI:
     # Every argument left out comes from the environment.
     ttl = access_ttl if access_ttl is not None else float(_env("ACCESS_TTL", "900"))
@@ -109,6 +111,16 @@ def create_app(
     @app.get("/fresh", dependencies=[Depends(tl.fresh_token_required)])
     async def fresh(subject: Subject) -> dict[str, str]:
         return {"message": f"hello {subject}, your token comes straight from a login"}
+
+    if metrics if metrics is not None else _env("METRICS", "0") == "1":
+        from tokenlife.otel import prometheus
+
+        installed = prometheus.install(authority)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def scrape(request: Request) -> Response:
+            page = installed.render(request.headers.get("accept"))
+            return Response(page.body, media_type=page.content_type)
 
     return app
 

@@ -9,11 +9,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-pytest.importorskip("tokenlife_litestar")
-
-from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
 
 from tokenlife.testing import FrozenClock
 from tokenlife_memory import MemoryStore
@@ -21,14 +18,19 @@ from tokenlife_memory import MemoryStore
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
-@pytest.fixture
-def seed(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+@pytest.fixture(params=[("seed_app", "tokenlife_litestar"), ("seed_fastapi", "tokenlife_fastapi")])
+def seed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[ModuleType]:
+    name, adapter = request.param
+    pytest.importorskip(adapter)
     monkeypatch.setenv("TOKENLIFE_SECRET", "seed-metrics-secret-0123456789abcdefghij")
     monkeypatch.setenv("TOKENLIFE_SECURE_COOKIES", "0")
+    monkeypatch.setenv("TOKENLIFE_DB", str(tmp_path / "seed.sqlite3"))
     monkeypatch.syspath_prepend(str(EXAMPLES))
-    sys.modules.pop("seed_app", None)
-    yield importlib.import_module("seed_app")
-    sys.modules.pop("seed_app", None)
+    sys.modules.pop(name, None)
+    yield importlib.import_module(name)
+    sys.modules.pop(name, None)
 
 
 def refresh_outcomes(page: str) -> dict[str, float]:
