@@ -122,12 +122,17 @@ class DictStore:
             self._sessions[sid] = revoke_record(session, now=now, reason=reason)
             return self._sessions[sid]
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         self._open()
         async with self._lock:
-            self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
+            if keep_sid is None:  # "everywhere else" keeps the watermark where it is
+                self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
             revoked = 0
             for sid, session in list(self._sessions.items()):
+                if sid == keep_sid:
+                    continue
                 if session.subject == subject and session.revoked_at is None:
                     self._sessions[sid] = revoke_record(session, now=now, reason=reason)
                     revoked += 1

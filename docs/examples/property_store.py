@@ -26,12 +26,16 @@ class SameInstantSurvivor(DictStore):
     """A realistic bug: "log out everywhere" revokes the sessions created
     strictly before now (``<`` where ``<=`` belongs)."""
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         async with self._lock:
-            self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
+            if keep_sid is None:
+                self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
             revoked = 0
             for sid, session in list(self._sessions.items()):
                 open_ = session.subject == subject and session.revoked_at is None
+                open_ = open_ and sid != keep_sid
                 if open_ and session.created_at < now:  # the bug: `<=` belongs here
                     self._sessions[sid] = revoke_record(session, now=now, reason=reason)
                     revoked += 1

@@ -186,14 +186,17 @@ class EverywhereSparesSameInstant(MemoryStore):
     """ "Log out everywhere" revokes sessions created strictly before now (``<``
     where ``<=`` belongs): a login at the same instant survives it."""
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         self._check_open()
         async with self._lock:
-            self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
+            if keep_sid is None:
+                self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
             count = 0
             for sid in self._by_subject.get(subject, {}):
                 session = self._sessions[sid]
-                if session.revoked_at is None and session.created_at < now:
+                if sid != keep_sid and session.revoked_at is None and session.created_at < now:
                     self._sessions[sid] = msgspec.structs.replace(
                         session, revoked_at=now, revoked_reason=reason
                     )
@@ -205,9 +208,12 @@ class WatermarkRoundedUp(MemoryStore):
     """Keeps the subject watermark in whole seconds, rounded up: a login right
     after "log out everywhere", in the same second, is dead on arrival."""
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
-        count = await super().revoke_subject(subject, now=now, reason=reason)
-        self._watermarks[subject] = float(math.ceil(self._watermarks[subject]))
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
+        count = await super().revoke_subject(subject, now=now, reason=reason, keep_sid=keep_sid)
+        if subject in self._watermarks:
+            self._watermarks[subject] = float(math.ceil(self._watermarks[subject]))
         return count
 
 

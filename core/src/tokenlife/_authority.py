@@ -442,11 +442,19 @@ class TokenAuthority:
         return session is not None
 
     @observed("revoke_subject")
-    async def revoke_subject(self, subject: str, *, reason: str = "revoked_everywhere") -> int:
-        """Log ``subject`` out everywhere. Returns how many sessions this revoked."""
+    async def revoke_subject(
+        self, subject: str, *, reason: str = "revoked_everywhere", keep_sid: str | None = None
+    ) -> int:
+        """Log ``subject`` out everywhere. Returns how many sessions this revoked.
+
+        ``keep_sid`` ("log out everywhere else") spares that one session: every
+        other one is revoked in one atomic store call, and no watermark is
+        raised, so the kept session's tokens stay valid. The event then names
+        the kept session in ``session_id``.
+        """
         now = self._clock()
-        count = await self.store.revoke_subject(subject, now=now, reason=reason)
-        self._emit("subject_revoked", now, subject=subject, reason=reason)
+        count = await self.store.revoke_subject(subject, now=now, reason=reason, keep_sid=keep_sid)
+        self._emit("subject_revoked", now, subject=subject, session_id=keep_sid, reason=reason)
         return count
 
     # -- housekeeping -----------------------------------------------------------

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
 from ._errors import StoreError
+from ._machine import decide_access
 from ._store import (
     PurgeRequest,
     RefreshDecision,
@@ -338,6 +339,43 @@ async def revoke_subject_everywhere(factory: StoreFactory) -> None:
         expect(isinstance(decision, Rotate), "a login after the watermark works")
 
 
+async def revoke_everywhere_else(factory: StoreFactory) -> None:
+    """``keep_sid``: every other session of the subject dies; the kept one, its
+    tokens and other subjects are untouched, and no watermark rises."""
+    async with factory() as store:
+        for sid, subject in (("a1", "alice"), ("a2", "alice"), ("a3", "alice"), ("b1", "bob")):
+            await store.create_session(*make_session(sid, subject))
+        await store.revoke_session("a3", now=T0 + 5, reason="logout")
+        count = await store.revoke_subject("alice", now=T0 + 10, reason="others", keep_sid="a2")
+        expect(count == 1, f"one other open session revoked, got {count}")
+        ended = await store.session("a1")
+        expect(
+            ended is not None and (ended.revoked_at, ended.revoked_reason) == (T0 + 10, "others"),
+            "the other session is revoked now, with the reason given",
+        )
+        earlier = await store.session("a3")
+        expect(earlier is not None and earlier.revoked_at == T0 + 5, "a revocation stays first")
+        kept = await store.session("a2")
+        expect(kept is not None and kept.revoked_at is None, "the kept session stays open")
+        status = await store.access_status("j", "a2", "alice")
+        verdict = decide_access(status, iat=math.floor(T0), now=T0 + 11, grace=GRACE, generation=0)
+        expect(verdict is None, f"the kept session's access token still passes, got {verdict}")
+        expect(status.revoked_before is None, "keeping a session raises no watermark")
+        bob = await store.session("b1")
+        expect(bob is not None and bob.revoked_at is None, "other subjects are untouched")
+        again = await store.revoke_subject("alice", now=T0 + 12, reason="x", keep_sid="a2")
+        expect(again == 0, f"idempotent: nothing left to revoke, got {again}")
+        decision = await store.refresh(refresh_request(make_session("a2")[1], T0 + 13, "a2-r1"))
+        expect(isinstance(decision, Rotate), "the kept session still refreshes")
+        # A keep_sid that is not the subject's spares nothing, and still sets no watermark.
+        spared = await store.revoke_subject("bob", now=T0 + 14, reason="x", keep_sid="a2")
+        expect(spared == 1, f"a foreign keep_sid keeps nothing, got {spared}")
+        status = await store.access_status("j", "b1", "bob")
+        expect(status.session_revoked and status.revoked_before is None, "no watermark for bob")
+        kept = await store.session("a2")
+        expect(kept is not None and kept.revoked_at is None, "another subject's session stays")
+
+
 async def deny_access_until_expiry(factory: StoreFactory) -> None:
     session, first = make_session()
     async with factory() as store:
@@ -460,6 +498,7 @@ STORE_CONTRACT: Final[Sequence[ContractCheck]] = (
     unknown_or_mismatched_rejected,
     revoke_session_is_idempotent,
     revoke_subject_everywhere,
+    revoke_everywhere_else,
     deny_access_until_expiry,
     purge_keeps_the_living,
     sessions_listed_oldest_first,

@@ -187,9 +187,17 @@ class Store(Protocol):
         stay) and optionally deny one access ``jti`` until its ``exp``.
         Returns the session as stored afterwards, or ``None`` if unknown."""
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         """Raise the subject's watermark to ``now`` and revoke all its sessions.
-        Returns how many sessions this call revoked."""
+        Returns how many sessions this call revoked.
+
+        With ``keep_sid`` ("log out everywhere else"): revoke every other
+        unrevoked session of the subject, atomically, and leave the watermark
+        alone, so the kept session and its tokens stay valid. A ``keep_sid``
+        that is not a session of this subject spares nothing (every session is
+        revoked) and still raises no watermark."""
 
     async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         """Put one access ``jti`` on the denylist until ``until`` (its ``exp``).

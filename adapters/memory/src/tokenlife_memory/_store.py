@@ -127,12 +127,17 @@ class MemoryStore:
             self._sessions[sid] = revoked
             return revoked
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         self._check_open()
         async with self._lock:
-            self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
+            if keep_sid is None:
+                self._watermarks[subject] = max(now, self._watermarks.get(subject, now))
             count = 0
             for sid in self._by_subject.get(subject, {}):
+                if sid == keep_sid:
+                    continue
                 session = self._sessions[sid]
                 if session.revoked_at is None:
                     self._sessions[sid] = revoke_record(session, now=now, reason=reason)

@@ -294,14 +294,19 @@ class PostgresStore:
         return revoked
 
     @_fails_closed("revoke a subject")
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         async with self._ready().acquire() as conn, conn.transaction():
-            await conn.execute(self._q[rows.RAISE_WATERMARK], subject, float(now))
+            if keep_sid is None:  # "everywhere else" leaves the watermark alone
+                await conn.execute(self._q[rows.RAISE_WATERMARK], subject, float(now))
             found = await conn.fetch(self._q[rows.SELECT_OPEN_SESSIONS_OF], subject)
             changes = []
             for row in found:
                 before = rows.session_from(row)
                 assert before is not None
+                if before.sid == keep_sid:
+                    continue
                 after = revoke_record(before, now=now, reason=reason)
                 changes.append((after.revoked_at, after.revoked_reason, after.sid))
             if changes:

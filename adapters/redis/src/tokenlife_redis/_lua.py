@@ -200,6 +200,38 @@ table.insert(out, 1, w)
 return out
 """
 
+#: Revoke one session unless revoked already: 1 if this call revoked it.
+_END_ONE = """
+local function end_one(key, now, reason)
+  if redis.call('EXISTS', key) == 0 or redis.call('HEXISTS', key, 'rv') == 1 then return 0 end
+  redis.call('HSET', key, 'rv', now, 'rr', reason)
+  return 1
+end
+"""
+
+END_SESSION: Final = (
+    _END_ONE
+    + """
+-- Cluster step of "everywhere else": KEYS: session. ARGV: now, reason. 1 if revoked now.
+return end_one(KEYS[1], ARGV[1], ARGV[2])
+"""
+)
+
+END_OTHERS: Final = (
+    _END_ONE
+    + """
+-- "Everywhere else" on a single server, atomically: every session in the subject
+-- index but one, no watermark. KEYS: index. ARGV: now, reason, kept sid, session
+-- key head and tail (the key is head .. sid .. tail, as ``Keys.session`` spells it:
+-- keys outside KEYS, which a single server allows). Returns how many were revoked.
+local n = 0
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if sid ~= ARGV[3] then n = n + end_one(ARGV[4] .. sid .. ARGV[5], ARGV[1], ARGV[2]) end
+end
+return n
+"""
+)
+
 PURGE_SESSION: Final = """
 -- KEYS: session, family. Returns the subject (nil if the key had already expired).
 local sub = redis.call('HGET', KEYS[1], 'sub')
@@ -244,6 +276,8 @@ SOURCES: Final = {
     "revoke": REVOKE,
     "deny": DENY,
     "subject_mark": SUBJECT_MARK,
+    "end_session": END_SESSION,
+    "end_others": END_OTHERS,
     "purge_session": PURGE_SESSION,
     "purge_value": PURGE_VALUE,
     "clear_mirror": CLEAR_MIRROR,

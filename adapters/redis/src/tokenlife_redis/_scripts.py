@@ -50,6 +50,8 @@ class Scripts:
         "client",
         "create",
         "deny",
+        "end_others",
+        "end_session",
         "mark",
         "purge_session",
         "purge_value",
@@ -73,6 +75,8 @@ class Scripts:
     revoke: Script
     deny: Script
     subject_mark: Script
+    end_session: Script
+    end_others: Script
     purge_session: Script
     purge_value: Script
     clear_mirror: Script

@@ -62,7 +62,11 @@ class Steps:
         if watermark is not None:
             await scripts.run(scripts.mark, (keys.session(sid),), (watermark, b"", b"", b"0"))
 
-    async def revoke(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
+        if keep_sid is not None:
+            return await self._revoke_others(subject, now=now, reason=reason, keep_sid=keep_sid)
         keys, scripts = self._keys, self._scripts
         shared = [keys.watermark(subject), keys.index(subject)]
         if not self._cluster:
@@ -78,6 +82,21 @@ class Steps:
         else:
             revoked = await scripts.many(calls)
         return sum(int(n) for n in revoked)
+
+    async def _revoke_others(self, subject: str, *, now: float, reason: str, keep_sid: str) -> int:
+        """Everywhere but ``keep_sid``, no watermark: one script on a single server;
+        on a cluster the index read, then one script per session (each atomic)."""
+        keys, scripts = self._keys, self._scripts
+        index = keys.index(subject)
+        if not self._cluster:
+            head, _, tail = keys.session("\0").partition("\0")
+            args = (num(now), reason, keep_sid, head, tail)
+            return int(await scripts.run(scripts.end_others, (index,), args))
+        sids = [sid for sid in texts(await scripts.client.zrange(index, 0, -1)) if sid != keep_sid]
+        calls: list[Call] = [
+            (scripts.end_session, (keys.session(sid),), (num(now), reason)) for sid in sids
+        ]
+        return sum(int(n) for n in await scripts.many(calls))
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
         client = self._scripts.client

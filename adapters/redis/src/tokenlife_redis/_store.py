@@ -369,8 +369,10 @@ class RedisStore:
     # -- subject-wide and housekeeping: per-slot steps (see _steps) ------------
 
     @_fails_closed("revoke a subject")
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
-        return await self._steps.revoke(subject, now=now, reason=reason)
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
+        return await self._steps.revoke(subject, now=now, reason=reason, keep_sid=keep_sid)
 
     @_fails_closed("list sessions")
     async def sessions(self, subject: str) -> list[SessionRecord]:

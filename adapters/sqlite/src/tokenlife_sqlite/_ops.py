@@ -147,18 +147,22 @@ def revoke_session(
     return revoked
 
 
-def revoke_subject(tx: Tx, subject: str, now: float, reason: str) -> int:
+def revoke_subject(tx: Tx, subject: str, now: float, reason: str, keep_sid: str | None) -> int:
+    """Everywhere (a watermark too), or everywhere but ``keep_sid`` (no watermark)."""
     conn = tx.conn
-    conn.execute(rows.RAISE_WATERMARK, (subject, now))
-    (mark,) = conn.execute(
-        "SELECT revoked_before FROM watermarks WHERE subject = ?", (subject,)
-    ).fetchone()
-    tx.log(WATERMARK, subject, mark)
-    tx.after(partial(tx.cache.marks.__setitem__, subject, mark))
+    if keep_sid is None:
+        conn.execute(rows.RAISE_WATERMARK, (subject, now))
+        (mark,) = conn.execute(
+            "SELECT revoked_before FROM watermarks WHERE subject = ?", (subject,)
+        ).fetchone()
+        tx.log(WATERMARK, subject, mark)
+        tx.after(partial(tx.cache.marks.__setitem__, subject, mark))
     count = 0
     for row in conn.execute(rows.SELECT_OPEN_SESSIONS_OF, (subject,)).fetchall():
         session = rows.session_from(row)
         assert session is not None
+        if session.sid == keep_sid:
+            continue
         _revoke(tx, session, revoke_record(session, now=now, reason=reason))
         count += 1
     return count

@@ -233,9 +233,11 @@ class SQLiteStore:
             lambda tx: ops.revoke_session(tx, sid, now, reason, deny), write=True
         )
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         return await self._ready().run(
-            lambda tx: ops.revoke_subject(tx, subject, now, reason), write=True
+            lambda tx: ops.revoke_subject(tx, subject, now, reason, keep_sid), write=True
         )
 
     async def deny_access(self, jti: str, *, until: float, now: float) -> None:

@@ -146,9 +146,12 @@ class InstrumentedStore:
                 pending.revocation = "revoked" if session.revoked_at == now else "already_revoked"
         return session
 
-    async def revoke_subject(self, subject: str, *, now: float, reason: str) -> int:
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
         return await self._timed(
-            "revoke_subject", self.inner.revoke_subject(subject, now=now, reason=reason)
+            "revoke_subject",
+            self.inner.revoke_subject(subject, now=now, reason=reason, keep_sid=keep_sid),
         )
 
     async def deny_access(self, jti: str, *, until: float, now: float) -> None:
