@@ -22,9 +22,11 @@ from tokenlife.store import (
     RefreshSnapshot,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
     decide_refresh,
     revoke_record,
+    sessions_to_end,
 )
 
 
@@ -57,13 +59,23 @@ class DictStore:
         if self._closed:  # fail closed: never answer from a closed store
             raise StoreError("the store is closed")
 
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
         self._open()
-        async with self._lock:
+        async with self._lock:  # count, end and insert as one atomic step
             if session.sid in self._sessions or first.jti in self._refresh:
                 raise StoreError("duplicate session or refresh token id")
+            ended: tuple[str, ...] = ()
+            if limit is not None:  # the core picks what to end, or raises to refuse
+                mine = [s for s in self._sessions.values() if s.subject == session.subject]
+                mark = self._watermarks.get(session.subject)
+                for old in sessions_to_end(mine, limit, revoked_before=mark):
+                    self._sessions[old.sid] = revoke_record(old, now=limit.now, reason=limit.reason)
+                    ended += (old.sid,)
             self._sessions[session.sid] = session
             self._refresh[first.jti] = first
+            return ended
 
     # --8<-- [start:refresh]
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:

@@ -39,8 +39,20 @@ def test_timedeltas_become_seconds_and_lists_tuples() -> None:
         {"revocation": "lax"},
         {"access_ttl": True},
         {"access_ttl": "900"},
+        {"max_sessions": 0},
+        {"max_sessions": -3},
+        {"max_sessions": True},
+        {"max_sessions": 2.5},
+        {"max_sessions": "5"},
+        {"on_session_limit": "drop_newest"},
     ],
 )
 def test_bad_settings_fail_at_construction(settings: dict[str, object]) -> None:
     with pytest.raises(PolicyError):
         Policy(**settings)  # type: ignore[arg-type]
+
+
+def test_the_session_limit_is_off_by_default() -> None:
+    policy = Policy()
+    assert (policy.max_sessions, policy.on_session_limit) == (None, "end_oldest")
+    assert Policy(max_sessions=1, on_session_limit="refuse").max_sessions == 1

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from tokenlife import StoreError
-from tokenlife.store import AccessStatus, RefreshDecision, RefreshRecord, RefreshRequest
+from tokenlife.store import (
+    AccessStatus,
+    RefreshDecision,
+    RefreshRecord,
+    RefreshRequest,
+    SessionLimit,
+)
 from tokenlife.store import SessionRecord as _SessionRecord
 from tokenlife_memory import MemoryStore
 
@@ -24,9 +30,11 @@ class BreakableStore(MemoryStore):
         if self.broken:
             raise StoreError("the store is down (test)")
 
-    async def create_session(self, session: _SessionRecord, first: RefreshRecord) -> None:
+    async def create_session(
+        self, session: _SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
         self._fail()
-        await super().create_session(session, first)
+        return await super().create_session(session, first, limit=limit)
 
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
         self._fail()

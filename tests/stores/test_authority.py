@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from tokenlife import (
@@ -11,6 +12,7 @@ from tokenlife import (
     ReuseDetectedError,
     RevokedTokenError,
     SecurityEvent,
+    SessionLimitError,
     SignatureError,
     TokenAuthority,
 )
@@ -118,6 +120,57 @@ async def test_logout_with_either_token_and_everywhere(store: Store) -> None:
     rig.clock.advance(1)
     fresh = await rig.auth.issue("alice")
     await rig.auth.verify(fresh.access_token)
+
+
+async def test_logout_everywhere_else_keeps_the_caller(store: Store) -> None:
+    rig = Rig(store)
+    a, b, c = [await rig.auth.issue("alice") for _ in range(3)]
+    bob = await rig.auth.issue("bob")
+    kept = b.session_id
+    assert await rig.auth.revoke_subject("alice", reason="others", keep_sid=kept) == 2
+    await rig.auth.verify(b.access_token)  # no watermark: the kept session's tokens live on
+    for pair in (a, c):
+        with pytest.raises(RevokedTokenError):
+            await rig.auth.verify(pair.access_token)
+    await rig.auth.verify(bob.access_token)
+    assert [s.sid for s in await rig.auth.sessions("alice")] == [kept]
+    assert rig.events[-1].kind == "subject_revoked"
+    assert (rig.events[-1].session_id, rig.events[-1].reason) == (kept, "others")
+    rig.clock.advance(1)
+    await rig.auth.refresh(b.refresh_token)
+
+
+async def test_a_login_beyond_the_limit_ends_the_oldest(store: Store) -> None:
+    rig = Rig(store, msgspec.structs.replace(POLICY, max_sessions=2))
+    first = await rig.auth.issue("alice")
+    rig.clock.advance(1)
+    second = await rig.auth.issue("alice")
+    rig.clock.advance(1)
+    third = await rig.auth.issue("alice")
+    with pytest.raises(RevokedTokenError):
+        await rig.auth.verify(first.access_token)
+    for pair in (second, third):
+        await rig.auth.verify(pair.access_token)
+    ended = [e for e in rig.events if e.kind == "session_revoked"]
+    assert [(e.session_id, e.subject, e.reason) for e in ended] == [
+        (first.session_id, "alice", "session_limit")
+    ]
+    stored = await store.session(first.session_id)
+    assert stored is not None and stored.revoked_reason == "session_limit"
+
+
+async def test_a_login_beyond_the_limit_can_be_refused(store: Store) -> None:
+    rig = Rig(store, msgspec.structs.replace(POLICY, max_sessions=1, on_session_limit="refuse"))
+    only = await rig.auth.issue("alice")
+    with pytest.raises(SessionLimitError) as refused:
+        await rig.auth.issue("alice")
+    assert refused.value.code == "session_limit"
+    assert [s.sid for s in await rig.auth.sessions("alice", include_revoked=True)] == [
+        only.session_id
+    ]
+    await rig.auth.issue("bob")  # the limit is per subject
+    await rig.auth.revoke(only.refresh_token)
+    await rig.auth.issue("alice")  # room again
 
 
 async def test_revoke_ignores_garbage_and_forgeries(store: Store) -> None:

@@ -31,6 +31,7 @@ from ._errors import (
     PolicyError,
     ReuseDetectedError,
     RevokedTokenError,
+    SessionLimitError,
     SignatureError,
     StoreError,
     TokenError,
@@ -46,7 +47,7 @@ from ._keys import HMAC_ALGORITHMS, SUPPORTED_ALGORITHMS, Key, KeySet
 from ._observe import Observer, Operation
 from ._policy import MAX_GRACE, Policy
 from ._remote import RemoteKeyState
-from ._store import RefreshRecord, RefreshState, SessionRecord, Store
+from ._store import RefreshRecord, RefreshState, SessionLimit, SessionRecord, Store
 from ._verifier import AccessVerifier
 
 __version__ = "0.1.0"
@@ -94,6 +95,8 @@ __all__ = (
     "ReuseDetectedError",
     "RevokedTokenError",
     "SecurityEvent",
+    "SessionLimit",
+    "SessionLimitError",
     "SessionRecord",
     "SignatureError",
     "Store",

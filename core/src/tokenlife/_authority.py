@@ -40,6 +40,7 @@ from ._store import (
     Replay,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
     Store,
 )
@@ -52,6 +53,9 @@ _ACCESS_REQUIRED: Final = ACCESS_REQUIRED_CLAIMS
 #: Verified access tokens remembered by default (about 1 KiB each).
 DEFAULT_VERIFY_CACHE: Final = 16384
 _REFRESH_REQUIRED: Final = ("sub", "sid", "jti", "iat")
+#: The ``revoked_reason`` (and event reason) of a session a login beyond
+#: ``Policy.max_sessions`` ended.
+SESSION_LIMIT_REASON: Final = "session_limit"
 #: Sessions one purge call may remove: bounds how long a store stays busy.
 PURGE_BATCH: Final = 1000
 #: Bytes a session's later tokens may grow by over its first pair: the ``gen``
@@ -220,6 +224,10 @@ class TokenAuthority:
 
         ``claims`` are custom claims carried by every access token of the
         session; ``csrf=True`` adds a per-session double-submit CSRF value.
+        With ``Policy.max_sessions`` the store ends the subject's oldest live
+        sessions atomically with this login (a ``session_revoked`` event each,
+        reason ``session_limit``), or refuses it (:class:`SessionLimitError`,
+        nothing stored) when ``on_session_limit="refuse"``.
         """
         if not isinstance(subject, str) or not subject:
             raise ClaimError("subject must be a non-empty string", code="bad_subject")
@@ -257,7 +265,19 @@ class TokenAuthority:
                 "or the custom claims",
                 code="token_too_large",
             )
-        await self.store.create_session(session, first)
+        cap: SessionLimit | None = None
+        if policy.max_sessions is not None:
+            cap = SessionLimit(
+                max_sessions=policy.max_sessions,
+                on_excess=policy.on_session_limit,
+                now=now,
+                reason=SESSION_LIMIT_REASON,
+            )
+        ended = await self.store.create_session(session, first, limit=cap)
+        for sid in ended:
+            self._emit(
+                "session_revoked", now, subject=subject, session_id=sid, reason=SESSION_LIMIT_REASON
+            )
         return pair
 
     # -- verify -----------------------------------------------------------------

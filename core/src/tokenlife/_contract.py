@@ -8,114 +8,31 @@ needed to run them; :mod:`tokenlife.testing` shows how to plug them into pytest.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
-from ._errors import StoreError
-from ._machine import decide_access
-from ._store import (
-    PurgeRequest,
-    RefreshDecision,
-    RefreshRecord,
-    RefreshRequest,
-    RefreshState,
-    Reject,
-    Replay,
-    RevokeForReuse,
-    Rotate,
-    SessionRecord,
-    Store,
+from ._contract_kit import (
+    GRACE,
+    REFRESH_TTL,
+    T0,
+    ContractCheck,
+    ContractViolation,
+    StoreFactory,
+    expect,
+    make_session,
+    refresh_request,
 )
-
-StoreFactory = Callable[[], AbstractAsyncContextManager[Store]]
-ContractCheck = Callable[[StoreFactory], Awaitable[None]]
-
-T0: Final = 1_800_000_000.25
-DAY: Final = 86400.0
-GRACE: Final = 10.0
-REFRESH_TTL: Final = 14 * DAY
-SESSION_TTL: Final = 30 * DAY
-
-
-class ContractViolation(AssertionError):
-    """A store broke the contract; the message says how."""
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise ContractViolation(message)
-
-
-def make_session(
-    sid: str = "s1",
-    subject: str = "alice",
-    *,
-    now: float = T0,
-    jti: str | None = None,
-    ttl: float = SESSION_TTL,
-    refresh_ttl: float = REFRESH_TTL,
-    **fields: Any,
-) -> tuple[SessionRecord, RefreshRecord]:
-    """A session and its first refresh record, as TokenAuthority.issue builds them."""
-    jti = jti or f"{sid}-r0"
-    session = SessionRecord(
-        sid=sid,
-        subject=subject,
-        created_at=now,
-        expires_at=now + ttl,
-        current_jti=jti,
-        refreshed_at=now,
-        **fields,
-    )
-    first = RefreshRecord(
-        jti=jti,
-        sid=sid,
-        subject=subject,
-        issued_at=now,
-        expires_at=min(now + refresh_ttl, session.expires_at),
-    )
-    return session, first
-
-
-def refresh_request(
-    record: RefreshRecord, now: float, successor: str, **overrides: Any
-) -> RefreshRequest:
-    fields: dict[str, Any] = {
-        "jti": record.jti,
-        "sid": record.sid,
-        "subject": record.subject,
-        "now": now,
-        "grace": GRACE,
-        "successor_jti": successor,
-        "refresh_ttl": REFRESH_TTL,
-    }
-    fields.update(overrides)
-    return RefreshRequest(**fields)
-
-
-async def _state(store: Store, sid: str, *jtis: str) -> tuple[Any, ...]:
-    return (await store.session(sid), *[await store.refresh_record(j) for j in jtis])
-
-
-def _kind(decision: RefreshDecision) -> str:
-    return type(decision).__name__
-
-
-async def _gather(calls: Sequence[Awaitable[Any]]) -> list[Any]:
-    """Run ``calls`` concurrently (asyncio or trio) and return results in order."""
-    import anyio  # the ``tokenlife[testing]`` extra; only concurrency checks need it
-
-    results: list[Any] = [None] * len(calls)
-
-    async def run(index: int, call: Awaitable[Any]) -> None:
-        results[index] = await call
-
-    async with anyio.create_task_group() as group:
-        for index, call in enumerate(calls):
-            group.start_soon(run, index, call)
-    return results
-
+from ._contract_kit import gather as _gather
+from ._contract_kit import kind as _kind
+from ._contract_kit import state as _state
+from ._contract_sessions import (
+    concurrent_logins_respect_the_limit,
+    revoke_everywhere_else,
+    session_limit_ends_oldest,
+    session_limit_refuses,
+)
+from ._errors import StoreError
+from ._store import PurgeRequest, RefreshState, Reject, Replay, RevokeForReuse, Rotate
 
 # -- the checks --------------------------------------------------------------------
 
@@ -339,43 +256,6 @@ async def revoke_subject_everywhere(factory: StoreFactory) -> None:
         expect(isinstance(decision, Rotate), "a login after the watermark works")
 
 
-async def revoke_everywhere_else(factory: StoreFactory) -> None:
-    """``keep_sid``: every other session of the subject dies; the kept one, its
-    tokens and other subjects are untouched, and no watermark rises."""
-    async with factory() as store:
-        for sid, subject in (("a1", "alice"), ("a2", "alice"), ("a3", "alice"), ("b1", "bob")):
-            await store.create_session(*make_session(sid, subject))
-        await store.revoke_session("a3", now=T0 + 5, reason="logout")
-        count = await store.revoke_subject("alice", now=T0 + 10, reason="others", keep_sid="a2")
-        expect(count == 1, f"one other open session revoked, got {count}")
-        ended = await store.session("a1")
-        expect(
-            ended is not None and (ended.revoked_at, ended.revoked_reason) == (T0 + 10, "others"),
-            "the other session is revoked now, with the reason given",
-        )
-        earlier = await store.session("a3")
-        expect(earlier is not None and earlier.revoked_at == T0 + 5, "a revocation stays first")
-        kept = await store.session("a2")
-        expect(kept is not None and kept.revoked_at is None, "the kept session stays open")
-        status = await store.access_status("j", "a2", "alice")
-        verdict = decide_access(status, iat=math.floor(T0), now=T0 + 11, grace=GRACE, generation=0)
-        expect(verdict is None, f"the kept session's access token still passes, got {verdict}")
-        expect(status.revoked_before is None, "keeping a session raises no watermark")
-        bob = await store.session("b1")
-        expect(bob is not None and bob.revoked_at is None, "other subjects are untouched")
-        again = await store.revoke_subject("alice", now=T0 + 12, reason="x", keep_sid="a2")
-        expect(again == 0, f"idempotent: nothing left to revoke, got {again}")
-        decision = await store.refresh(refresh_request(make_session("a2")[1], T0 + 13, "a2-r1"))
-        expect(isinstance(decision, Rotate), "the kept session still refreshes")
-        # A keep_sid that is not the subject's spares nothing, and still sets no watermark.
-        spared = await store.revoke_subject("bob", now=T0 + 14, reason="x", keep_sid="a2")
-        expect(spared == 1, f"a foreign keep_sid keeps nothing, got {spared}")
-        status = await store.access_status("j", "b1", "bob")
-        expect(status.session_revoked and status.revoked_before is None, "no watermark for bob")
-        kept = await store.session("a2")
-        expect(kept is not None and kept.revoked_at is None, "another subject's session stays")
-
-
 async def deny_access_until_expiry(factory: StoreFactory) -> None:
     session, first = make_session()
     async with factory() as store:
@@ -499,6 +379,9 @@ STORE_CONTRACT: Final[Sequence[ContractCheck]] = (
     revoke_session_is_idempotent,
     revoke_subject_everywhere,
     revoke_everywhere_else,
+    session_limit_ends_oldest,
+    session_limit_refuses,
+    concurrent_logins_respect_the_limit,
     deny_access_until_expiry,
     purge_keeps_the_living,
     sessions_listed_oldest_first,

@@ -163,6 +163,17 @@ class JWKSError(TokenLifeError):
     code = "bad_jwks"
 
 
+class SessionLimitError(TokenLifeError):
+    """A login was refused: the subject already holds ``Policy.max_sessions`` live sessions.
+
+    Not a :class:`TokenError` (no token was presented) nor a :class:`StoreError`
+    (the store answered): the policy said no, and nothing was written. Raised only
+    with ``on_session_limit="refuse"``; an app answers it as a refused login.
+    """
+
+    code = "session_limit"
+
+
 class IllegalTransitionError(TokenLifeError):
     """A lifecycle state was asked to move in a way the transition table forbids.
 
@@ -188,6 +199,7 @@ __all__ = (
     "PolicyError",
     "ReuseDetectedError",
     "RevokedTokenError",
+    "SessionLimitError",
     "SignatureError",
     "StoreError",
     "TokenError",

@@ -9,12 +9,12 @@ by construction, whichever store applies it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, TypeVar
 
 from msgspec.structs import replace
 
-from ._errors import IllegalTransitionError
+from ._errors import IllegalTransitionError, SessionLimitError
 from ._store import (
     AccessStatus,
     RefreshDecision,
@@ -26,6 +26,7 @@ from ._store import (
     Replay,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
 )
 
@@ -159,6 +160,42 @@ def is_below_watermark(session: SessionRecord, revoked_before: float | None) -> 
     return revoked_before is not None and session.created_at < revoked_before
 
 
+# -- the session limit ------------------------------------------------------------
+
+
+def is_live(session: SessionRecord, *, now: float, revoked_before: float | None = None) -> bool:
+    """Counts against the limit: not revoked, not expired at ``now``, not below the watermark."""
+    return (
+        session.revoked_at is None
+        and now < session.expires_at
+        and not is_below_watermark(session, revoked_before)
+    )
+
+
+def sessions_to_end(
+    sessions: Iterable[SessionRecord], limit: SessionLimit, *, revoked_before: float | None = None
+) -> tuple[SessionRecord, ...]:
+    """The live sessions a new login must end to stay within ``limit``, oldest first.
+
+    ``sessions`` are the subject's stored sessions (any order, dead ones
+    welcome). With ``on_excess="refuse"`` a login that would need any ended
+    raises :class:`SessionLimitError` instead: the store then writes nothing.
+    """
+    live = sorted(
+        (s for s in sessions if is_live(s, now=limit.now, revoked_before=revoked_before)),
+        key=lambda s: (s.created_at, s.sid),
+    )
+    excess = len(live) + 1 - limit.max_sessions
+    if excess <= 0:
+        return ()
+    if limit.on_excess == "refuse":
+        raise SessionLimitError(
+            f"the subject already holds {len(live)} live sessions "
+            f"(the limit is {limit.max_sessions})"
+        )
+    return tuple(live[:excess])
+
+
 # -- access (strict mode) ---------------------------------------------------------
 
 
@@ -223,6 +260,8 @@ __all__ = (
     "decide_refresh",
     "in_window",
     "is_below_watermark",
+    "is_live",
     "revoke",
     "session_state",
+    "sessions_to_end",
 )

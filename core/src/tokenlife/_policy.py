@@ -16,6 +16,8 @@ from ._errors import PolicyError
 MAX_GRACE: Final = 60.0
 
 RevocationMode = Literal["strict", "stateless"]
+#: What a login beyond ``max_sessions`` does (the same values as ``SessionLimit.on_excess``).
+SessionLimitPolicy = Literal["end_oldest", "refuse"]
 
 
 def _seconds(value: object, name: str) -> float:
@@ -60,6 +62,12 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     access_floor_on_refresh: bool = True
     #: Longer tokens are refused before any decoding.
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    #: Live sessions one subject may hold (``None``: no limit, the default).
+    #: Enforced by the store atomically with each login.
+    max_sessions: int | None = None
+    #: A login beyond ``max_sessions``: ``end_oldest`` revokes the subject's
+    #: oldest live sessions to make room; ``refuse`` raises ``SessionLimitError``.
+    on_session_limit: SessionLimitPolicy = "end_oldest"
 
     def __post_init__(self) -> None:
         for name in ("access_ttl", "refresh_ttl", "session_ttl", "grace", "leeway"):
@@ -79,8 +87,15 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
             raise PolicyError(f"leeway must be between 0 and {MAX_LEEWAY:g} seconds")
         if self.revocation not in ("strict", "stateless"):
             raise PolicyError('revocation must be "strict" or "stateless"')
+        limit = self.max_sessions
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise PolicyError("max_sessions must be None or a whole number of sessions")
+        if limit is not None and limit < 1:
+            raise PolicyError("max_sessions must be at least 1 (None turns the limit off)")
+        if self.on_session_limit not in ("end_oldest", "refuse"):
+            raise PolicyError('on_session_limit must be "end_oldest" or "refuse"')
         if self.audience is not None and not isinstance(self.audience, str):
             force_setattr(self, "audience", tuple(self.audience))  # lists welcome
 
 
-__all__ = ("MAX_GRACE", "Policy", "RevocationMode")
+__all__ = ("MAX_GRACE", "Policy", "RevocationMode", "SessionLimitPolicy")

@@ -158,6 +158,26 @@ class PurgeRequest(msgspec.Struct, frozen=True, kw_only=True):
     limit: int = 1000
 
 
+#: What a login beyond the limit does: end the oldest live sessions, or be refused.
+SessionLimitMode = Literal["end_oldest", "refuse"]
+
+
+class SessionLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """How many live sessions a subject may hold, checked by ``create_session``.
+
+    "Live" means not revoked, not expired at ``now`` and not below the
+    subject's watermark. The store counts and ends them in the same atomic
+    section as the insert, so concurrent logins cannot both slip past it
+    (see :func:`tokenlife.store.sessions_to_end`).
+    """
+
+    max_sessions: int
+    on_excess: SessionLimitMode = "end_oldest"
+    now: float
+    #: The ``revoked_reason`` written on each session the limit ends.
+    reason: str = "session_limit"
+
+
 @runtime_checkable
 class Store(Protocol):
     """Atomic storage for sessions, refresh records, denials and watermarks.
@@ -166,8 +186,16 @@ class Store(Protocol):
     the backend fails; the driver then fails closed.
     """
 
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
-        """Insert a new session with its first (ACTIVE) refresh record."""
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
+        """Insert a new session with its first (ACTIVE) refresh record.
+
+        With ``limit``, atomically with the insert: the subject's live sessions
+        that :func:`~tokenlife.store.sessions_to_end` picks are revoked (with
+        ``limit.reason`` at ``limit.now``), or, for ``"refuse"``,
+        :class:`~tokenlife.SessionLimitError` is raised and nothing is written.
+        Returns the sids this call ended, oldest first (``()`` if none)."""
 
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
         """Atomically read, :func:`decide_refresh`, and apply the decision."""
@@ -245,6 +273,8 @@ __all__ = (
     "Replay",
     "RevokeForReuse",
     "Rotate",
+    "SessionLimit",
+    "SessionLimitMode",
     "SessionRecord",
     "Store",
 )

@@ -45,7 +45,7 @@ async def test_a_failing_job_does_not_spoil_its_batch(tmp_path: Path) -> None:
             store.create_session(*login("s3")),
             return_exceptions=True,
         )
-        assert results[0] is None and results[3] is None
+        assert results[0] == () and results[3] == ()
         assert isinstance(results[1], StoreError)
         assert isinstance(results[2], Rotate)
         assert await store.session("s2") is not None and await store.session("s3") is not None

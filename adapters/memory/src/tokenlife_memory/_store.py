@@ -24,9 +24,11 @@ from tokenlife.store import (
     RefreshSnapshot,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
     decide_refresh,
     revoke_record,
+    sessions_to_end,
 )
 
 
@@ -67,16 +69,28 @@ class MemoryStore:
 
     # -- writes -------------------------------------------------------------------
 
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
         self._check_open()
         async with self._lock:
             if session.sid in self._sessions or first.jti in self._refresh:
                 raise StoreError("a session or refresh token with this id already exists")
+            ended: tuple[str, ...] = ()
+            if limit is not None:
+                subject = session.subject
+                mine = [self._sessions[sid] for sid in self._by_subject.get(subject, {})]
+                mark = self._watermarks.get(subject)
+                # Decided before any write: a refusal raises here, having written nothing.
+                for old in sessions_to_end(mine, limit, revoked_before=mark):
+                    self._sessions[old.sid] = revoke_record(old, now=limit.now, reason=limit.reason)
+                    ended += (old.sid,)
             self._sessions[session.sid] = session
             self._refresh[first.jti] = first
             self._family[session.sid] = [first.jti]
             self._by_subject.setdefault(session.subject, {})[session.sid] = None
             heapq.heappush(self._expiries, (session.expires_at, session.sid))
+            return ended
 
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
         self._check_open()

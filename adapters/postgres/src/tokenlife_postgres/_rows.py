@@ -57,6 +57,16 @@ SELECT_OPEN_SESSIONS_OF: Final = (
     f"SELECT {SESSION_COLUMNS} FROM sessions "  # noqa: S608
     "WHERE subject = $1 AND revoked_at IS NULL ORDER BY created_at, sid FOR UPDATE"
 )
+#: Serialises the limited logins of one subject until COMMIT: a transaction-level
+#: advisory lock keyed by (schema, subject) hashes. Two subjects that collide
+#: only wait for each other; nothing else takes this lock.
+SUBJECT_LOCK: Final = "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))"
+#: The subject's sessions that may count against a limit at ``$2``, with its watermark.
+SELECT_LIVE_OF: Final = (
+    f"SELECT {SESSION_COLUMNS}, "  # noqa: S608
+    "(SELECT revoked_before FROM watermarks WHERE subject = $1) FROM sessions "
+    "WHERE subject = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at, sid"
+)
 #: Locks the session row, then reads the record, its session, its successor
 #: and the subject's watermark (see the function in ``_schema``).
 SNAPSHOT: Final = "SELECT * FROM tokenlife_lock_snapshot($1, $2, $3)"
@@ -122,7 +132,7 @@ STATEMENTS: Final = (
     INSERT_SESSION, INSERT_REFRESH, SELECT_SESSION, SELECT_SESSION_LOCKED, SELECT_REFRESH,
     SELECT_REFRESH_OF, SELECT_SESSIONS_OF, SELECT_OPEN_SESSIONS_OF, SNAPSHOT, ROTATE,
     REVOKE_SESSION, ACCESS, DENY_EXTEND, RAISE_WATERMARK, PURGE_SESSIONS, PURGE_DENIALS,
-    PURGE_WATERMARKS, PURGE_COUNTS,
+    PURGE_WATERMARKS, PURGE_COUNTS, SUBJECT_LOCK, SELECT_LIVE_OF,
 )  # fmt: skip
 _TABLES = re.compile(
     r"\b(FROM|INTO|UPDATE|JOIN) (sessions|refresh|denials|watermarks|tokenlife_lock_snapshot)\b"
@@ -235,6 +245,7 @@ __all__ = (
     "RAISE_WATERMARK",
     "REVOKE_SESSION",
     "ROTATE",
+    "SELECT_LIVE_OF",
     "SELECT_OPEN_SESSIONS_OF",
     "SELECT_REFRESH",
     "SELECT_REFRESH_OF",
@@ -245,6 +256,7 @@ __all__ = (
     "STATEMENTS",
     "STATES",
     "STATE_CODES",
+    "SUBJECT_LOCK",
     "qualified",
     "qualify_tables",
     "refresh_from",

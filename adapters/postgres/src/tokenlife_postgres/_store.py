@@ -26,7 +26,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 import asyncpg
 
-from tokenlife import ConfigurationError, StoreError
+from tokenlife import ConfigurationError, SessionLimitError, StoreError
 from tokenlife.store import (
     AccessStatus,
     PurgeRequest,
@@ -35,6 +35,7 @@ from tokenlife.store import (
     RefreshRequest,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
     decide_refresh,
     revoke_record,
@@ -43,7 +44,7 @@ from tokenlife.store import (
 from . import _rows as rows
 from ._locks import SessionLocks
 from ._schema import check_schema_name, prepare
-from ._support import PurgeCounts, keep_session, write_revocation
+from ._support import PurgeCounts, end_for_limit, keep_session, write_revocation
 
 #: Sessions purged per transaction (one purge call may run several).
 PURGE_CHUNK: Final = 256
@@ -63,7 +64,7 @@ def _fails_closed(what: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
             self._ready()
             try:
                 return await method(self, *args, **kwargs)
-            except StoreError:
+            except (StoreError, SessionLimitError):
                 raise
             except Exception as exc:
                 raise StoreError(f"postgres store failed to {what}: {exc!r}") from exc
@@ -222,16 +223,25 @@ class PostgresStore:
     # -- writes -------------------------------------------------------------------------
 
     @_fails_closed("create a session")
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
+        """One transaction. With ``limit`` it first takes the subject's advisory
+        lock (see ``SUBJECT_LOCK``), so counting, ending and inserting are one
+        step against every other limited login of the subject, in any process."""
         if not first.jti or not session.sid:
             raise StoreError("a session or refresh token id cannot be empty")
+        ended: tuple[str, ...] = ()
         async with self._ready().acquire() as conn, conn.transaction():
+            if limit is not None:
+                ended = await end_for_limit(conn, self._q, self.schema, session.subject, limit)
             added = await conn.execute(self._q[rows.INSERT_SESSION], *rows.session_row(session))
             if added == "INSERT 0 1":
                 added = await conn.execute(self._q[rows.INSERT_REFRESH], *rows.refresh_row(first))
             if added != "INSERT 0 1":
                 # Raising inside the transaction rolls the session row back too.
                 raise StoreError("a session or refresh token with this id already exists")
+        return ended
 
     @_fails_closed("refresh")
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:

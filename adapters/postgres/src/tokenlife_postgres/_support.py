@@ -1,4 +1,4 @@
-"""What the store needs beside its class: its count type, its pool's reset, one write."""
+"""What the store needs beside its class: its count type, its pool's reset, two writes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from tokenlife.store import SessionRecord
+from tokenlife.store import SessionLimit, SessionRecord, revoke_record, sessions_to_end
 
 from . import _rows as rows
 
@@ -42,4 +42,23 @@ async def write_revocation(
     await conn.execute(q[rows.REVOKE_SESSION], after.revoked_at, after.revoked_reason, after.sid)
 
 
-__all__ = ("PurgeCounts", "keep_session", "write_revocation")
+async def end_for_limit(
+    conn: asyncpg.Connection, q: dict[str, str], schema: str, subject: str, limit: SessionLimit
+) -> tuple[str, ...]:
+    """Inside a login's transaction: take the subject's lock, then end what the
+    core picks (a refusal raises before anything is written)."""
+    await conn.execute(q[rows.SUBJECT_LOCK], schema, subject)
+    found = await conn.fetch(q[rows.SELECT_LIVE_OF], subject, float(limit.now))
+    mark = found[0][-1] if found else None
+    live = [s for s in map(rows.session_from, found) if s is not None]
+    picked = sessions_to_end(live, limit, revoked_before=mark)
+    changes = []
+    for old in picked:
+        after = revoke_record(old, now=limit.now, reason=limit.reason)
+        changes.append((after.revoked_at, after.revoked_reason, after.sid))
+    if changes:
+        await conn.executemany(q[rows.REVOKE_SESSION], changes)
+    return tuple(old.sid for old in picked)
+
+
+__all__ = ("PurgeCounts", "end_for_limit", "keep_session", "write_revocation")

@@ -31,6 +31,7 @@ SESSION: Final = "h"  # hash: the session record, plus the mirrored watermark
 FAMILY: Final = "r"  # hash: refresh jti -> encoded refresh record
 WATERMARK: Final = "w"  # string: the subject's "revoked before" time
 INDEX: Final = "i"  # sorted set: the subject's sids, scored by created_at
+LIMIT_LOCK: Final = "l"  # string: held by a limited login on a cluster (a random token)
 
 
 class Keys:
@@ -55,6 +56,9 @@ class Keys:
 
     def index(self, subject: str) -> str:
         return f"{self.prefix}{{u:{subject}}}:{INDEX}"
+
+    def limit_lock(self, subject: str) -> str:
+        return f"{self.prefix}{{u:{subject}}}:{LIMIT_LOCK}"
 
     def denial(self, jti: str) -> str:
         return f"{self.prefix}{{d:{jti}}}"

@@ -77,9 +77,34 @@ end
 
 CREATE: Final = """
 -- KEYS: session, family [, subject index, subject watermark, session queue]
--- ARGV: ttl_ms, sid, created_at, expires_at, first jti, first record, session pairs...
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+-- ARGV: 1 ttl_ms, 2 sid, 3 created_at, 4 expires_at, 5 first jti, 6 first record,
+--       7 max sessions ('' = no limit), 8 'refuse' or 'end_oldest', 9 now, 10 reason,
+--       11 and 12 session key head and tail (see END_OTHERS), 13... session pairs
+-- Returns {'ok', sids ended...}, {'duplicate'} or {'refused'} (nothing written).
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return {'duplicate'} end
+local ended = {'ok'}
+if ARGV[7] ~= '' and #KEYS == 5 then
+  -- tokenlife.store.sessions_to_end, transcribed: the live sessions (not revoked,
+  -- not expired at now, not below the watermark), oldest first (the index is
+  -- scored by created_at; equal scores sort by sid, as the core sorts).
+  local now, w, live = tonumber(ARGV[9]), redis.call('GET', KEYS[4]), {}
+  if w then w = tonumber(w) end
+  for _, sid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local v = redis.call('HMGET', ARGV[11] .. sid .. ARGV[12], 'rv', 'ea', 'ca')
+    if v[2] and not v[1] and now < tonumber(v[2]) and not (w and tonumber(v[3]) < w) then
+      live[#live + 1] = sid
+    end
+  end
+  local excess = #live + 1 - tonumber(ARGV[7])
+  if excess > 0 then
+    if ARGV[8] == 'refuse' then return {'refused'} end
+    for i = 1, excess do
+      redis.call('HSET', ARGV[11] .. live[i] .. ARGV[12], 'rv', ARGV[9], 'rr', ARGV[10])
+      ended[#ended + 1] = live[i]
+    end
+  end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 13))
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[6])
 expire_in(KEYS[1], ARGV[1])
 expire_in(KEYS[2], ARGV[1])
@@ -89,7 +114,7 @@ if #KEYS == 5 then
   index_add(KEYS[3], ARGV[1], ARGV[3], ARGV[2])
   redis.call('ZADD', KEYS[5], ARGV[4], ARGV[2])
 end
-return 1
+return ended
 """
 
 SUBJECT_ADD: Final = """
@@ -232,6 +257,12 @@ return n
 """
 )
 
+UNLOCK: Final = """
+-- KEYS: lock. ARGV: the holder's token. Release only a lock this holder still holds.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 PURGE_SESSION: Final = """
 -- KEYS: session, family. Returns the subject (nil if the key had already expired).
 local sub = redis.call('HGET', KEYS[1], 'sub')
@@ -278,6 +309,7 @@ SOURCES: Final = {
     "subject_mark": SUBJECT_MARK,
     "end_session": END_SESSION,
     "end_others": END_OTHERS,
+    "unlock": UNLOCK,
     "purge_session": PURGE_SESSION,
     "purge_value": PURGE_VALUE,
     "clear_mirror": CLEAR_MIRROR,

@@ -60,6 +60,7 @@ class Scripts:
         "revoke",
         "subject_add",
         "subject_mark",
+        "unlock",
     )
 
     def __init__(self, client: Client) -> None:
@@ -77,6 +78,7 @@ class Scripts:
     subject_mark: Script
     end_session: Script
     end_others: Script
+    unlock: Script
     purge_session: Script
     purge_value: Script
     clear_mirror: Script

@@ -38,7 +38,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 from redis.typing import EncodableT
 
-from tokenlife import MAX_LEEWAY, ConfigurationError, StoreError
+from tokenlife import MAX_LEEWAY, ConfigurationError, SessionLimitError, StoreError
 from tokenlife.store import (
     AccessStatus,
     PurgeRequest,
@@ -49,6 +49,7 @@ from tokenlife.store import (
     Replay,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
     decide_refresh,
 )
@@ -64,10 +65,12 @@ from ._codec import (
     encode_session,
     num,
     successor_parts,
+    texts,
     unpack,
     watermark_of,
 )
 from ._keys import Keys
+from ._limit import SubjectLimits
 from ._scripts import Client, Scripts
 from ._steps import Steps
 
@@ -110,7 +113,7 @@ def _fails_closed(what: str) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
                 raise StoreError("the redis store is closed")
             try:
                 return await method(self, *args, **kwargs)
-            except StoreError:
+            except (StoreError, SessionLimitError):
                 raise
             except Exception as exc:
                 # Whatever the client library or the stored bytes throw at us
@@ -140,6 +143,7 @@ class RedisStore:
         "_closed",
         "_cluster",
         "_keys",
+        "_limits",
         "_owns_client",
         "_retention",
         "_scripts",
@@ -162,6 +166,7 @@ class RedisStore:
         self._owns_client = close_client
         self._closed = False
         self._steps = Steps(self._scripts, self._keys, cluster=self._cluster)
+        self._limits = SubjectLimits(self._scripts, self._keys)
 
     @classmethod
     def from_url(
@@ -256,19 +261,42 @@ class RedisStore:
     # -- the lifecycle: one script each on a single server ----------------------
 
     @_fails_closed("create a session")
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
+        """One script on a single server, the limit included (counted, ended and
+        inserted atomically). On a cluster, a limited login holds the subject's
+        lock around the per-slot steps (see ``_limit``)."""
+        if self._cluster and limit is not None:
+            return await self._limits.create(
+                session, limit, self._steps.sessions, lambda: self._create(session, first, None)
+            )
+        return await self._create(session, first, limit)
+
+    async def _create(
+        self, session: SessionRecord, first: RefreshRecord, limit: SessionLimit | None
+    ) -> tuple[str, ...]:
         keys, scripts, sid, subject = self._keys, self._scripts, session.sid, session.subject
         deadline = self._deadline(session.expires_at, session.created_at)
         own = [keys.session(sid), keys.family(sid)]
         args: list[EncodableT] = [deadline, sid, num(session.created_at)]
         args += (num(session.expires_at), first.jti, encode_record(first))
+        if limit is None:
+            args += (b"", b"", b"", b"", b"", b"")
+        else:
+            head, _, tail = keys.session("\0").partition("\0")
+            args += (limit.max_sessions, limit.on_excess, num(limit.now), limit.reason, head, tail)
         args += encode_session(session)
         if not self._cluster:
             own += (keys.index(subject), keys.watermark(subject), keys.session_queue)
-        if not await scripts.run(scripts.create, own, args):
+        status, *ended = texts(await scripts.run(scripts.create, own, args))
+        if status == "duplicate":
             raise StoreError("a session or refresh token with this id already exists")
+        if status == "refused":
+            raise SessionLimitError("the subject already holds its limit of live sessions")
         if self._cluster:
             await self._steps.attach(session, deadline)
+        return tuple(ended)
 
     @_fails_closed("refresh")
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:

@@ -26,9 +26,11 @@ from tokenlife.store import (
     RefreshRequest,
     RevokeForReuse,
     Rotate,
+    SessionLimit,
     SessionRecord,
     decide_refresh,
     revoke_record,
+    sessions_to_end,
 )
 
 from . import _rows as rows
@@ -55,15 +57,34 @@ _PURGE_RECORDS = f"DELETE FROM records WHERE sid IN ({_PURGE_PICK})"  # noqa: S6
 # -- writes ---------------------------------------------------------------------------
 
 
-def create_session(tx: Tx, session: SessionRecord, first: RefreshRecord) -> None:
+def create_session(
+    tx: Tx, session: SessionRecord, first: RefreshRecord, limit: SessionLimit | None
+) -> tuple[str, ...]:
+    """The login; with ``limit``, first what the core says must end (same
+    transaction and savepoint: a failed insert undoes the endings too)."""
     if not first.jti or not session.sid:
         raise StoreError("a session or refresh token id cannot be empty")
+    ended = () if limit is None else _end_for_limit(tx, session.subject, limit)
     try:
         tx.conn.execute(rows.INSERT_SESSION, rows.login_row(session, first))
         tx.conn.execute(rows.INSERT_REFRESH, rows.refresh_row(first))
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"a session or refresh token with this id already exists ({exc})") from exc
     tx.after(partial(tx.cache.put_session, session))
+    return ended
+
+
+def _end_for_limit(tx: Tx, subject: str, limit: SessionLimit) -> tuple[str, ...]:
+    conn = tx.conn
+    found = [
+        rows.session_from(row) for row in conn.execute(rows.SELECT_OPEN_SESSIONS_OF, (subject,))
+    ]
+    mark = conn.execute(rows.SELECT_WATERMARK, (subject,)).fetchone()
+    live = [s for s in found if s is not None]
+    picked = sessions_to_end(live, limit, revoked_before=None if mark is None else mark[0])
+    for old in picked:
+        _revoke(tx, old, revoke_record(old, now=limit.now, reason=limit.reason))
+    return tuple(old.sid for old in picked)
 
 
 def refresh(tx: Tx, request: RefreshRequest) -> RefreshDecision:
@@ -152,9 +173,7 @@ def revoke_subject(tx: Tx, subject: str, now: float, reason: str, keep_sid: str 
     conn = tx.conn
     if keep_sid is None:
         conn.execute(rows.RAISE_WATERMARK, (subject, now))
-        (mark,) = conn.execute(
-            "SELECT revoked_before FROM watermarks WHERE subject = ?", (subject,)
-        ).fetchone()
+        (mark,) = conn.execute(rows.SELECT_WATERMARK, (subject,)).fetchone()
         tx.log(WATERMARK, subject, mark)
         tx.after(partial(tx.cache.marks.__setitem__, subject, mark))
     count = 0

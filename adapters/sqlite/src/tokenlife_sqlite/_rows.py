@@ -61,6 +61,7 @@ SELECT_OPEN_SESSIONS_OF: Final = (
     f"SELECT {SESSION_COLUMNS} FROM records "  # noqa: S608
     "WHERE subject = ? AND jti = '' AND revoked_at IS NULL ORDER BY created_at, sid"
 )
+SELECT_WATERMARK: Final = "SELECT revoked_before FROM watermarks WHERE subject = ?"
 #: Everything decide_refresh needs, in one statement that always returns one
 #: row: the record, its session, its successor, and the subject's watermark.
 #: The record is looked up under the session its token names: all three rows
@@ -231,6 +232,7 @@ __all__ = (
     "SELECT_REFRESH",
     "SELECT_SESSION",
     "SELECT_SESSIONS_OF",
+    "SELECT_WATERMARK",
     "SESSION_COLUMNS",
     "SNAPSHOT",
     "STATES",

@@ -43,6 +43,7 @@ from tokenlife.store import (
     RefreshDecision,
     RefreshRecord,
     RefreshRequest,
+    SessionLimit,
     SessionRecord,
 )
 
@@ -215,8 +216,14 @@ class SQLiteStore:
 
     # -- writes -------------------------------------------------------------------------
 
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
-        await self._ready().run(lambda tx: ops.create_session(tx, session, first), write=True)
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
+        """One job in the write transaction: with ``limit``, counting the subject's
+        live sessions, ending the excess and inserting are one atomic step."""
+        return await self._ready().run(
+            lambda tx: ops.create_session(tx, session, first, limit), write=True
+        )
 
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
         return await self._ready().run(lambda tx: ops.refresh(tx, request), write=True)

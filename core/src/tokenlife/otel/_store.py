@@ -22,6 +22,7 @@ from tokenlife._store import (
     RefreshDecision,
     RefreshRecord,
     RefreshRequest,
+    SessionLimit,
     SessionRecord,
     Store,
 )
@@ -111,8 +112,12 @@ class InstrumentedStore:
 
     # -- the Store protocol ------------------------------------------------------
 
-    async def create_session(self, session: SessionRecord, first: RefreshRecord) -> None:
-        await self._timed("create_session", self.inner.create_session(session, first))
+    async def create_session(
+        self, session: SessionRecord, first: RefreshRecord, *, limit: SessionLimit | None = None
+    ) -> tuple[str, ...]:
+        return await self._timed(
+            "create_session", self.inner.create_session(session, first, limit=limit)
+        )
 
     async def refresh(self, request: RefreshRequest) -> RefreshDecision:
         if self._durations or self._tracing.tracer() is not None:
