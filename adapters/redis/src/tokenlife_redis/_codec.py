@@ -25,8 +25,17 @@ from typing import Any, Final
 
 import msgspec
 
-from tokenlife import StoreError
-from tokenlife.store import AccessStatus, RefreshRecord, RefreshState, SessionRecord
+from tokenlife import ConfigurationError, StoreError
+from tokenlife.store import (
+    AccessStatus,
+    RefreshDecision,
+    RefreshRecord,
+    RefreshState,
+    Replay,
+    RevokeForReuse,
+    Rotate,
+    SessionRecord,
+)
 
 #: The session hash's fields, in the order every script and read returns them.
 #: ``gn`` (the generation) came last, after the layout without it: a session
@@ -87,6 +96,23 @@ def texts(values: Iterable[Any]) -> list[str]:
 
 def opt_float(value: Value) -> float | None:
     return None if value is None else float(value)
+
+
+def decision_tag(decision: RefreshDecision) -> str:
+    """The name the refresh script gives the same decision."""
+    if isinstance(decision, Rotate):
+        return "rotate"
+    if isinstance(decision, Replay):
+        return "replay"
+    if isinstance(decision, RevokeForReuse):
+        return "reuse"
+    return decision.reason
+
+
+def check_prefix(prefix: str) -> None:
+    if "{" in prefix or "}" in prefix:
+        # A hash tag in the prefix would put every key in one slot.
+        raise ConfigurationError(f"a key prefix may not contain braces: {prefix!r}")
 
 
 # -- refresh records -------------------------------------------------------------
@@ -219,6 +245,8 @@ __all__ = (
     "SESSION_FIELDS",
     "Row",
     "Value",
+    "check_prefix",
+    "decision_tag",
     "decode_access",
     "decode_record",
     "decode_session",

@@ -48,6 +48,12 @@ class Keys:
     def session(self, sid: str) -> str:
         return f"{self.prefix}{{s:{sid}}}:{SESSION}"
 
+    def session_parts(self) -> tuple[str, str]:
+        """``session(sid)`` is ``head + sid + tail``: for scripts that find a
+        subject's sessions through its index (single server only)."""
+        head, _, tail = self.session("\0").partition("\0")
+        return head, tail
+
     def family(self, sid: str) -> str:
         return f"{self.prefix}{{s:{sid}}}:{FAMILY}"
 

@@ -257,6 +257,18 @@ return n
 """
 )
 
+SESSIONS: Final = """
+-- A subject's sessions in one round trip (single server). KEYS: index.
+-- ARGV: session key head and tail (see END_OTHERS). Returns one pack() per
+-- session still stored, in index order.
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local fields = redis.call('HMGET', ARGV[1] .. sid .. ARGV[2], unpack(FIELDS))
+  if fields[1] then out[#out + 1] = pack({}, fields) end
+end
+return out
+"""
+
 UNLOCK: Final = """
 -- KEYS: lock. ARGV: the holder's token. Release only a lock this holder still holds.
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -310,6 +322,7 @@ SOURCES: Final = {
     "end_session": END_SESSION,
     "end_others": END_OTHERS,
     "unlock": UNLOCK,
+    "sessions": SESSIONS,
     "purge_session": PURGE_SESSION,
     "purge_value": PURGE_VALUE,
     "clear_mirror": CLEAR_MIRROR,

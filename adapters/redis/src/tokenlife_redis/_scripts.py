@@ -58,6 +58,7 @@ class Scripts:
         "queue_trim",
         "refresh",
         "revoke",
+        "sessions",
         "subject_add",
         "subject_mark",
         "unlock",
@@ -79,6 +80,7 @@ class Scripts:
     end_session: Script
     end_others: Script
     unlock: Script
+    sessions: Script
     purge_session: Script
     purge_value: Script
     clear_mirror: Script

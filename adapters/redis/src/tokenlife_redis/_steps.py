@@ -30,7 +30,7 @@ from redis.typing import EncodableT
 
 from tokenlife.store import PurgeRequest, RefreshRecord, SessionRecord
 
-from ._codec import SESSION_FIELDS, decode_record, decode_session, num, text, texts
+from ._codec import SESSION_FIELDS, decode_record, decode_session, num, text, texts, unpack
 from ._keys import Keys
 from ._scripts import Call, Scripts
 
@@ -89,7 +89,7 @@ class Steps:
         keys, scripts = self._keys, self._scripts
         index = keys.index(subject)
         if not self._cluster:
-            head, _, tail = keys.session("\0").partition("\0")
+            head, tail = keys.session_parts()
             args = (num(now), reason, keep_sid, head, tail)
             return int(await scripts.run(scripts.end_others, (index,), args))
         sids = [sid for sid in texts(await scripts.client.zrange(index, 0, -1)) if sid != keep_sid]
@@ -99,7 +99,16 @@ class Steps:
         return sum(int(n) for n in await scripts.many(calls))
 
     async def sessions(self, subject: str) -> list[SessionRecord]:
-        client = self._scripts.client
+        """One script (one round trip) on a single server; on a cluster the
+        index read, then one pipeline of reads spread over the nodes."""
+        client, scripts = self._scripts.client, self._scripts
+        if not self._cluster:
+            head, tail = self._keys.session_parts()
+            packed = await scripts.run(scripts.sessions, (self._keys.index(subject),), (head, tail))
+            listed = [decode_session(unpack(one)) for one in packed]
+            found = [s for s in listed if s is not None]
+            found.sort(key=lambda s: (s.created_at, s.sid))
+            return found
         sids = texts(await client.zrange(self._keys.index(subject), 0, -1))
         if not sids:
             return []

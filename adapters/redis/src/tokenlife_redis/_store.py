@@ -2,14 +2,17 @@
 
 Two shapes of deployment, one key layout (see ``_keys``):
 
-- **A single server** (``redis.asyncio.Redis``): issue, refresh, strict verify,
-  revoke and revoke_session are each ONE EVALSHA — one round trip, atomic.
+- **A single server** (``redis.asyncio.Redis``): issue (with a session limit
+  too), refresh, strict verify, revoke, revoke_session, listing a subject's
+  sessions and "everywhere else" (``revoke_subject(keep_sid=...)``) are each
+  ONE EVALSHA — one round trip, atomic.
   The scripts may also touch keys outside the session's slot (the subject
   index, a denial), which a standalone server allows.
 - **Redis Cluster** (``redis.asyncio.cluster.RedisCluster``): every script
   touches one slot only. refresh is still one script (everything it reads is
   in the session's slot, the subject watermark included — mirrored there);
-  issue, verify and revoke split into per-slot steps (see ``_steps``).
+  issue, verify and revoke split into per-slot steps (see ``_steps``); a
+  limited login holds a per-subject lock around them (see ``_limit``).
 
 The subject watermark ("log out everywhere") is mirrored into every session
 of the subject, so a refresh never has to leave the session's slot. The
@@ -38,7 +41,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 from redis.typing import EncodableT
 
-from tokenlife import MAX_LEEWAY, ConfigurationError, SessionLimitError, StoreError
+from tokenlife import MAX_LEEWAY, SessionLimitError, StoreError
 from tokenlife.store import (
     AccessStatus,
     PurgeRequest,
@@ -46,9 +49,6 @@ from tokenlife.store import (
     RefreshRecord,
     RefreshRequest,
     RefreshSnapshot,
-    Replay,
-    RevokeForReuse,
-    Rotate,
     SessionLimit,
     SessionRecord,
     decide_refresh,
@@ -58,6 +58,8 @@ from ._codec import (
     ACCESS_FIELDS,
     SESSION_FIELDS,
     Value,
+    check_prefix,
+    decision_tag,
     decode_access,
     decode_record,
     decode_session,
@@ -78,23 +80,6 @@ from ._steps import Steps
 _MAX_MS = 2**53
 #: What opening may fail with: redis-py's errors, cluster routing errors, sockets.
 FAILURES = (RedisError, RedisClusterException, OSError)
-
-
-def _tag(decision: RefreshDecision) -> str:
-    """The name the refresh script gives the same decision."""
-    if isinstance(decision, Rotate):
-        return "rotate"
-    if isinstance(decision, Replay):
-        return "replay"
-    if isinstance(decision, RevokeForReuse):
-        return "reuse"
-    return decision.reason
-
-
-def _check_prefix(prefix: str) -> None:
-    if "{" in prefix or "}" in prefix:
-        # A hash tag in the prefix would put every key in one slot.
-        raise ConfigurationError(f"a key prefix may not contain braces: {prefix!r}")
 
 
 _P = ParamSpec("_P")
@@ -158,7 +143,7 @@ class RedisStore:
         retention: float = MAX_LEEWAY,
         close_client: bool = False,
     ) -> None:
-        _check_prefix(prefix)
+        check_prefix(prefix)
         self._cluster = isinstance(client, RedisCluster)
         self._keys = Keys(prefix)
         self._retention = float(retention)
@@ -192,7 +177,7 @@ class RedisStore:
         the same successor. Keyword arguments go to redis-py and override
         these defaults.
         """
-        _check_prefix(prefix)
+        check_prefix(prefix)
         client: Client
         if cluster:
             client = RedisCluster.from_url(url, **client_options)
@@ -284,7 +269,7 @@ class RedisStore:
         if limit is None:
             args += (b"", b"", b"", b"", b"", b"")
         else:
-            head, _, tail = keys.session("\0").partition("\0")
+            head, tail = keys.session_parts()
             args += (limit.max_sessions, limit.on_excess, num(limit.now), limit.reason, head, tail)
         args += encode_session(session)
         if not self._cluster:
@@ -334,8 +319,10 @@ class RedisStore:
         )
         # The script decided and wrote; the rules, run on what it read, must agree.
         decision = decide_refresh(snapshot, request)
-        if _tag(decision) != code:
-            raise StoreError(f"refresh script decided {code!r}, the rules {_tag(decision)!r}")
+        if decision_tag(decision) != code:
+            raise StoreError(
+                f"refresh script decided {code!r}, the rules {decision_tag(decision)!r}"
+            )
         return decision
 
     @_fails_closed("check an access token")
