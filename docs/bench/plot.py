@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 HERE: Final = Path(__file__).resolve().parent
 RESULTS: Final = HERE / "results.json"
 #: The benchmark modules, in the order the page shows them.
-MODULES: Final = ("codec", "lifecycle", "http", "sqlite", "redis")
+MODULES: Final = ("codec", "lifecycle", "http", "sqlite", "redis", "sessions")
 
 TIMES: Final = "\N{MULTIPLICATION SIGN}"
 WIDTH: Final = 760
