@@ -1,4 +1,5 @@
-"""Revocation with the core: logout, "your devices", log out everywhere, stateless mode."""
+"""Revocation with the core: logout, "your devices", log out everywhere (or everywhere
+else), a session limit, stateless mode."""
 
 from __future__ import annotations
 
@@ -54,6 +55,30 @@ async def password_changed(auth: TokenAuthority, subject: str) -> int:
 
 
 # --8<-- [end:everywhere]
+
+
+# --8<-- [start:everywhere-else]
+async def sign_out_other_devices(auth: TokenAuthority, access_token: str) -> int:
+    # Every session of the caller but the one this token belongs to, in one
+    # atomic store call. No watermark: the caller's own tokens keep working.
+    claims = await auth.verify(access_token)
+    assert claims.sub is not None and claims.sid is not None  # every tokenlife token has them
+    return await auth.revoke_subject(claims.sub, reason="signed_out_others", keep_sid=claims.sid)
+
+
+# --8<-- [end:everywhere-else]
+
+
+# --8<-- [start:limit]
+def limited_authority(store: Store, keys: KeySet) -> TokenAuthority:
+    # At most 5 live sessions per user: a sixth login ends the oldest one, in
+    # the same atomic step as the login (on_session_limit="refuse" would raise
+    # SessionLimitError instead, and store nothing).
+    policy = Policy(max_sessions=5, on_session_limit="end_oldest")
+    return TokenAuthority(store, keys=keys, policy=policy, on_event=on_event)
+
+
+# --8<-- [end:limit]
 
 
 # --8<-- [start:events]

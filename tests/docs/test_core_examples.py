@@ -115,6 +115,36 @@ async def test_log_out_everywhere(clock: FrozenClock) -> None:
         await auth.verify((await auth.issue("alice")).access_token)  # a new login works
 
 
+async def test_log_out_everywhere_else(clock: FrozenClock) -> None:
+    async with MemoryStore() as store:
+        auth = make_authority(store, clock)
+        here, *elsewhere = [await auth.issue("alice") for _ in range(3)]
+        other = await auth.issue("bob")
+        assert await revocation.sign_out_other_devices(auth, here.access_token) == 2
+        await auth.verify(here.access_token)
+        for pair in elsewhere:
+            with pytest.raises(RevokedTokenError):
+                await auth.verify(pair.access_token)
+        await auth.verify(other.access_token)
+        clock.advance(1)
+        await auth.refresh(here.refresh_token)
+
+
+async def test_a_session_limit_ends_the_oldest(clock: FrozenClock) -> None:
+    async with MemoryStore() as store:
+        auth = revocation.limited_authority(store, KeySet.from_secret(SECRET))
+        auth = TokenAuthority(
+            store, keys=KeySet.from_secret(SECRET), policy=auth.policy, clock=clock
+        )
+        pairs = []
+        for _ in range(6):
+            pairs.append(await auth.issue("alice"))
+            clock.advance(1)
+        with pytest.raises(RevokedTokenError):
+            await auth.verify(pairs[0].access_token)
+        assert [s.sid for s in await auth.sessions("alice")] == [p.session_id for p in pairs[1:]]
+
+
 async def test_the_event_hook_reports_reuse(
     clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
