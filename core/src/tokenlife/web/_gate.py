@@ -21,6 +21,7 @@ from ._replies import (
     invalid_token,
     unauthorized,
 )
+from ._devices import Devices
 from ._routes import Routes
 from ._rules import SAFE_METHODS, bearer_token, csrf_holds, query_token, same_origin
 
@@ -34,7 +35,7 @@ class Authenticated(msgspec.Struct, frozen=True):
     set_cookies: tuple[SetCookie, ...] = ()
 
 
-class Gate(Routes):
+class Gate(Routes, Devices):
     """The HTTP rules of docs/design/lifecycle.md over one :class:`TokenAuthority`, framework-free.
 
     ``Gate(authority, config, *, also_exclude=())``: ``also_exclude`` adds
