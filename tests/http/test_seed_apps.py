@@ -199,7 +199,14 @@ def test_devices_list_end_one_end_others_end_all(client: Client) -> None:
     assert listed.status_code == 200
     sessions = listed.json()["sessions"]
     assert [s["current"] for s in sessions] == [False, True]
-    assert set(sessions[0]) == {"id", "created_at", "refreshed_at", "expires_at", "client", "current"}
+    assert set(sessions[0]) == {
+        "id",
+        "created_at",
+        "refreshed_at",
+        "expires_at",
+        "client",
+        "current",
+    }
     ended = client.delete(f"/sessions/{sessions[0]['id']}", headers=_auth(laptop["access_token"]))
     assert ended.status_code == 204
     assert client.get("/protected", headers=_auth(phone["access_token"])).status_code == 401

@@ -221,7 +221,9 @@ class TokenLife:
                 """End all your sessions but this one: ``{"ended": n}``."""
                 return to_response(await gate.end_other_sessions(await _facts(request), claims))
 
-            router.add_api_route(config.logout_others_path, logout_others, methods=["POST"], tags=tags)
+            router.add_api_route(
+                config.logout_others_path, logout_others, methods=["POST"], tags=tags
+            )
         if config.logout_all_path is not None:
 
             async def logout_all(request: Request, claims: Auth) -> Response:

@@ -18,8 +18,8 @@ from tokenlife._errors import StoreError
 from tokenlife._store import SessionRecord
 
 from ._base import GateBase
-from ._facts import HttpRequest
 from ._cookies import SetCookie
+from ._facts import HttpRequest
 from ._replies import NO_STORE, Reply, invalid_token, json_reply
 
 #: A session id is printable ASCII without ``/`` and short; anything else is
@@ -93,7 +93,7 @@ class Devices(GateBase):
             found = await self.authority.sessions(claims.subject)
         except StoreError as exc:
             return self.refused(request, self._outage(request, exc))
-        current = claims.sid
+        current = claims.session_id
         return json_reply({"sessions": [session_view(s, current) for s in found]})
 
     async def end_session(self, request: HttpRequest, claims: Claims, session_id: str) -> Reply:
@@ -122,8 +122,8 @@ class Devices(GateBase):
     async def end_other_sessions(self, request: HttpRequest, claims: Claims) -> Reply:
         """``POST /logout/others``: end every session of the caller but this one, in one
         store call; ``{"ended": n}``. The current session and its tokens stay valid."""
-        sid = claims.sid
-        if not isinstance(sid, str):
+        sid = claims.session_id
+        if sid is None:
             return self.refused(request, invalid_token("no_session_id"))
         try:
             ended = await self.authority.revoke_subject(

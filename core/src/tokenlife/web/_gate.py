@@ -15,13 +15,13 @@ from tokenlife._errors import ExpiredTokenError, StoreError, TokenError
 
 from ._base import Source
 from ._cookies import SetCookie
+from ._devices import Devices
 from ._facts import HttpRequest
 from ._replies import (
     csrf_failed,
     invalid_token,
     unauthorized,
 )
-from ._devices import Devices
 from ._routes import Routes
 from ._rules import SAFE_METHODS, bearer_token, csrf_holds, query_token, same_origin
 
