@@ -33,7 +33,8 @@ def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str,
             return await gate.login(request, login.username)
         found = await gate.authenticate(request)  # a Refusal unless authenticated
         body = {"sub": found.claims.subject, "sid": found.claims.session_id}  # every other path
-        return msgspec.structs.replace(json_reply(body), set_cookies=found.set_cookies)
+        reply = await gate.devices_route(request, found.claims) or json_reply(body)
+        return msgspec.structs.replace(reply, set_cookies=reply.set_cookies or found.set_cookies)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":  # open the store at start-up, close it at shutdown
@@ -52,9 +53,8 @@ def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str,
             reply = await route(request)
         except Refusal as refusal:
             reply = gate.refused(request, refusal)
-        await send(
-            {"type": "http.response.start", "status": reply.status, "headers": reply.asgi_headers()}
-        )
+        headers = reply.asgi_headers()
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
 
     return app

@@ -18,7 +18,9 @@ Settings come from the environment:
 Routes: ``POST /login`` (a JSON body; test/test, or admin/admin with scope ``admin``),
 ``POST /refresh``, ``POST /logout``, ``GET /protected``, ``POST /protected``
 (by cookie, with the ``X-CSRF-Token`` header), ``GET /whoami``,
-``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login).
+``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login);
+your devices: ``GET /sessions``, ``DELETE /sessions/{id}``, ``POST /logout/others``,
+``POST /logout/all`` (by cookie, unsafe ones with ``X-CSRF-Token``).
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ def create_app(
             cookies=CookieConfig(secure=secure_cookies),
             refresh_path="/refresh",
             logout_path="/logout",
+            sessions_path="/sessions",
+            logout_others_path="/logout/others",
+            logout_all_path="/logout/all",
         )
     )
 

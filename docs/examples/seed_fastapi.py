@@ -7,7 +7,9 @@ Settings: ``TOKENLIFE_SECRET`` (unset: a random one, with a warning), ``TOKENLIF
 ``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``). Routes:
 ``POST /login`` (JSON; test/test, or admin/admin with scope ``admin``), ``POST /refresh``,
 ``POST /logout``, ``GET``/``POST /protected`` (``POST`` by cookie needs ``X-CSRF-Token``),
-``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login).
+``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login);
+your devices: ``GET /sessions``, ``DELETE /sessions/{id}``, ``POST /logout/others``,
+``POST /logout/all``.
 
 No ``from __future__ import annotations``: FastAPI reads the routes' annotations.
 """
@@ -69,9 +71,17 @@ def create_app(
     authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
     secure = _env("SECURE_COOKIES", "1") != "0" if secure_cookies is None else secure_cookies
     cookies = CookieConfig(secure=secure)
-    tl = TokenLife(authority, cookies=cookies, refresh_path="/refresh", logout_path="/logout")
+    tl = TokenLife(
+        authority,
+        cookies=cookies,
+        refresh_path="/refresh",
+        logout_path="/logout",
+        sessions_path="/sessions",
+        logout_others_path="/logout/others",
+        logout_all_path="/logout/all",
+    )
     app = FastAPI(title="tokenlife seed app", version="0.1.0", lifespan=tl.lifespan())
-    tl.install(app)  # the middleware (cookies, CSRF, implicit refresh), errors, /refresh, /logout
+    tl.install(app)  # middleware (cookies, CSRF, implicit refresh), errors, auth and devices routes
     Auth = Annotated[Claims, Depends(tl.access_token_required)]
     Subject = Annotated[str, Depends(tl.subject_required)]
 

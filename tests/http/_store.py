@@ -49,3 +49,13 @@ class BreakableStore(MemoryStore):
     ) -> _SessionRecord | None:
         self._fail()
         return await super().revoke_session(sid, now=now, reason=reason, deny=deny)
+
+    async def sessions(self, subject: str) -> list[_SessionRecord]:
+        self._fail()
+        return await super().sessions(subject)
+
+    async def revoke_subject(
+        self, subject: str, *, now: float, reason: str, keep_sid: str | None = None
+    ) -> int:
+        self._fail()
+        return await super().revoke_subject(subject, now=now, reason=reason, keep_sid=keep_sid)

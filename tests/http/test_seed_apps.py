@@ -188,3 +188,34 @@ def test_the_demo_walks_through(
     assert f"the {SEEDS[seed.__name__]} seed app" in out
     assert "reuse detected" in out
     assert "Every step answered as it should." in out
+
+
+def test_devices_list_end_one_end_others_end_all(client: Client) -> None:
+    """docs/devices.md, request by request, on both seed apps."""
+    phone = _login(client, "test", "test").json()
+    client.cookies.clear()
+    laptop = _login(client, "test", "test").json()
+    listed = client.get("/sessions", headers=_auth(laptop["access_token"]))
+    assert listed.status_code == 200
+    sessions = listed.json()["sessions"]
+    assert [s["current"] for s in sessions] == [False, True]
+    assert set(sessions[0]) == {
+        "id",
+        "created_at",
+        "refreshed_at",
+        "expires_at",
+        "client",
+        "current",
+    }
+    ended = client.delete(f"/sessions/{sessions[0]['id']}", headers=_auth(laptop["access_token"]))
+    assert ended.status_code == 204
+    assert client.get("/protected", headers=_auth(phone["access_token"])).status_code == 401
+    missing = client.delete(f"/sessions/{sessions[0]['id']}", headers=_auth(laptop["access_token"]))
+    assert missing.status_code == 404 and missing.json() == {"error": "not_found"}
+    tablet = _login(client, "test", "test").json()
+    others = client.post("/logout/others", headers=_auth(tablet["access_token"]))
+    assert others.status_code == 200 and others.json() == {"ended": 1}
+    assert client.get("/protected", headers=_auth(tablet["access_token"])).status_code == 200
+    everything = client.post("/logout/all", headers=_auth(tablet["access_token"]))
+    assert everything.status_code == 200 and everything.json() == {"ended": 1}
+    assert client.get("/protected", headers=_auth(tablet["access_token"])).status_code == 401

@@ -449,17 +449,26 @@ class TokenAuthority:
     @observed("revoke_session")
     async def revoke_session(self, sid: str, *, reason: str = "revoked") -> bool:
         """Revoke one session. ``True`` if it exists (revoked now or before)."""
-        return await self._revoke_session(sid, self._clock(), reason, None)
+        return await self._revoke_session(sid, self._clock(), reason, None) is not None
+
+    @observed("revoke_session")
+    async def end_session(self, sid: str, *, reason: str = "revoked") -> bool:
+        """Revoke one session. ``True`` only if this call ended it (it was live until now)."""
+        return await self._revoke_session(sid, self._clock(), reason, None) is True
 
     async def _revoke_session(
         self, sid: str, now: float, reason: str, deny: tuple[str, float] | None
-    ) -> bool:
+    ) -> bool | None:
+        """``True``: this call ended the session; ``False``: it was over; ``None``: unknown."""
         session = await self.store.revoke_session(sid, now=now, reason=reason, deny=deny)
-        if session is not None and session.revoked_at == now:
+        if session is None:
+            return None
+        if session.revoked_at == now:
             self._emit(
                 "session_revoked", now, subject=session.subject, session_id=sid, reason=reason
             )
-        return session is not None
+            return True
+        return False
 
     @observed("revoke_subject")
     async def revoke_subject(

@@ -72,6 +72,10 @@ class TokenLife:
         refresh_path: str | None = "/auth/refresh",
         logout_path: str | None = "/auth/logout",
         jwks_path: str | None = None,
+        sessions_path: str | None = None,
+        logout_others_path: str | None = None,
+        logout_all_path: str | None = None,
+        client_labels: bool = True,
         exclude: str | Sequence[str] | None = None,
         exclude_http_methods: Sequence[str] = ("OPTIONS",),
         realm: str | None = None,
@@ -91,6 +95,10 @@ class TokenLife:
             query_param=query_param,
             refresh_path=refresh_path,
             logout_path=logout_path,
+            sessions_path=sessions_path,
+            logout_others_path=logout_others_path,
+            logout_all_path=logout_all_path,
+            client_labels=client_labels,
             exclude=exclude,
             exclude_http_methods=exclude_http_methods,
             realm=realm,
@@ -183,7 +191,46 @@ class TokenLife:
                 )
 
             router.add_api_route(self.jwks_path, jwks, methods=["GET"])
+        self._devices_routes(router)
         return router
+
+    def _devices_routes(self, router: APIRouter) -> None:
+        """The caller's own sessions: list, end one, end the others, end all (those configured)."""
+        gate, config = self.gate, self.config
+        Auth = Annotated[Claims, Depends(self.access_token_required)]
+        tags: list[str | Any] = ["sessions"]
+        if config.sessions_path is not None:
+
+            async def list_sessions(request: Request, claims: Auth) -> Response:
+                """Your live sessions, oldest first, the current one marked."""
+                return to_response(await gate.list_sessions(await _facts(request), claims))
+
+            async def end_session(request: Request, claims: Auth, session_id: str) -> Response:
+                """End one of your sessions: 204; 404 for any id that is not one of yours."""
+                facts = await _facts(request)
+                return to_response(await gate.end_session(facts, claims, session_id))
+
+            path = config.sessions_path
+            router.add_api_route(path, list_sessions, methods=["GET"], tags=tags)
+            router.add_api_route(
+                path.rstrip("/") + "/{session_id}", end_session, methods=["DELETE"], tags=tags
+            )
+        if config.logout_others_path is not None:
+
+            async def logout_others(request: Request, claims: Auth) -> Response:
+                """End all your sessions but this one: ``{"ended": n}``."""
+                return to_response(await gate.end_other_sessions(await _facts(request), claims))
+
+            router.add_api_route(
+                config.logout_others_path, logout_others, methods=["POST"], tags=tags
+            )
+        if config.logout_all_path is not None:
+
+            async def logout_all(request: Request, claims: Auth) -> Response:
+                """End all your sessions, this one included: ``{"ended": n}``, cookies cleared."""
+                return to_response(await gate.end_all_sessions(await _facts(request), claims))
+
+            router.add_api_route(config.logout_all_path, logout_all, methods=["POST"], tags=tags)
 
     # -- helpers for the application's own routes -------------------------------------
 

@@ -32,6 +32,12 @@ class TokenLifeConfig:
     #: Routes the plugin adds; ``None`` leaves one out.
     refresh_path: str | None = "/auth/refresh"
     logout_path: str | None = "/auth/logout"
+    #: The devices routes (``None``: off; see ``WebConfig.sessions_path``).
+    sessions_path: str | None = None
+    logout_others_path: str | None = None
+    logout_all_path: str | None = None
+    #: Record each login's ``User-Agent`` as its session's client label.
+    client_labels: bool = True
     #: Serves ``keys.public_jwks()`` (asymmetric keys only).
     jwks_path: str | None = None
     #: Anchored path patterns (see ``tokenlife.web.compile_exclude``).

@@ -1,19 +1,23 @@
-"""The routes the plugin adds: explicit refresh, logout, JWKS.
+"""The routes the plugin adds: explicit refresh, logout, JWKS, and the devices routes.
 
-Each is excluded from the middleware and answered whole by the web layer
-(:meth:`Gate.refresh`, :meth:`Gate.logout`): this only hands it the facts.
+Refresh, logout and JWKS are excluded from the middleware and answered
+whole by the web layer (:meth:`Gate.refresh`, :meth:`Gate.logout`). The
+devices routes are protected like the app's own: the middleware
+authenticates them (CSRF, in-line refresh), then the web layer answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 
-from tokenlife.web import Gate, HttpRequest
+from tokenlife.web import Gate, HttpRequest, WebConfig
 
 from ._errors import to_response
+from ._guards import provide_claims
 
 
 async def _facts(request: Request[Any, Any, Any]) -> HttpRequest:
@@ -77,4 +81,54 @@ def jwks_route(gate: Gate, path: str, opt_key: str) -> HTTPRouteHandler:
     )(jwks)
 
 
-__all__ = ("jwks_route", "logout_route", "refresh_route")
+def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
+    """The caller's own sessions: list, end one, end the others, end all (those configured)."""
+    handlers: list[HTTPRouteHandler] = []
+    common: dict[str, Any] = {"tags": ["sessions"], "status_code": 200}
+    if config.sessions_path is not None:
+
+        async def list_sessions(request: Request[Any, Any, Any]) -> Response[bytes]:
+            facts = await _facts(request)
+            return to_response(await gate.list_sessions(facts, provide_claims(request.scope)))
+
+        async def end_session(
+            request: Request[Any, Any, Any], session_id: FromPath[str]
+        ) -> Response[bytes]:
+            facts = await _facts(request)
+            claims = provide_claims(request.scope)
+            return to_response(await gate.end_session(facts, claims, session_id))
+
+        handlers.append(
+            get(config.sessions_path, summary="Your sessions (devices)", **common)(list_sessions)
+        )
+        handlers.append(
+            delete(
+                config.sessions_path.rstrip("/") + "/{session_id:str}",
+                summary="End one of your sessions; 404 for any other id",
+                **common,
+            )(end_session)
+        )
+    if config.logout_others_path is not None:
+
+        async def logout_others(request: Request[Any, Any, Any]) -> Response[bytes]:
+            facts = await _facts(request)
+            return to_response(await gate.end_other_sessions(facts, provide_claims(request.scope)))
+
+        handlers.append(
+            post(config.logout_others_path, summary="End all your other sessions", **common)(
+                logout_others
+            )
+        )
+    if config.logout_all_path is not None:
+
+        async def logout_all(request: Request[Any, Any, Any]) -> Response[bytes]:
+            facts = await _facts(request)
+            return to_response(await gate.end_all_sessions(facts, provide_claims(request.scope)))
+
+        handlers.append(
+            post(config.logout_all_path, summary="End all your sessions", **common)(logout_all)
+        )
+    return handlers
+
+
+__all__ = ("devices_routes", "jwks_route", "logout_route", "refresh_route")

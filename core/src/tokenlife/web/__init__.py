@@ -23,6 +23,7 @@ from ._config import (
     covers,
 )
 from ._cookies import CookieJar, SetCookie
+from ._devices import client_label, session_view
 from ._facts import HttpRequest, parse_cookies
 from ._gate import Authenticated, Gate, Source
 from ._replies import (
@@ -72,6 +73,7 @@ __all__ = (
     "challenge",
     "check_fresh",
     "check_scopes",
+    "client_label",
     "compile_exclude",
     "covers",
     "csrf_failed",
@@ -88,6 +90,7 @@ __all__ = (
     "query_token",
     "refusal_reply",
     "same_origin",
+    "session_view",
     "token_body",
     "unauthorized",
     "unavailable",

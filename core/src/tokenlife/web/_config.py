@@ -19,6 +19,13 @@ TokenLocation = Literal["header", "cookie", "query"]
 SameSite = Literal["lax", "strict", "none"]
 
 _LOCATIONS: Final = frozenset({"header", "cookie", "query"})
+_PATHS: Final = (
+    "refresh_path",
+    "logout_path",
+    "sessions_path",
+    "logout_others_path",
+    "logout_all_path",
+)
 #: Bodies larger than this are refused (400) before any parsing: a token
 #: request is a few kilobytes at most.
 DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
@@ -117,6 +124,16 @@ class WebConfig:
     #: The refresh and logout routes (``None``: the app has none).
     refresh_path: str | None = "/auth/refresh"
     logout_path: str | None = "/auth/logout"
+    #: The devices routes (``None``: off): ``GET`` lists the caller's sessions,
+    #: ``DELETE {sessions_path}/{id}`` ends one of them.
+    sessions_path: str | None = None
+    #: ``POST``: end every session of the caller but the current one.
+    logout_others_path: str | None = None
+    #: ``POST``: end every session of the caller, the current one included.
+    logout_all_path: str | None = None
+    #: Record each login's ``User-Agent`` (printable, capped) as its session's
+    #: client label, shown by the devices list.
+    client_labels: bool = True
     #: Regular expressions matched against the start of the path, ending at a
     #: segment boundary: ``"/public"`` skips ``/public`` and ``/public/x`` but
     #: not ``/publicity``. Use ``$`` for an exact path.
@@ -141,7 +158,7 @@ class WebConfig:
             )
         if "cookie" in locations and self.cookies is None:
             raise ConfigurationError('token location "cookie" needs a CookieConfig')
-        for name in ("refresh_path", "logout_path"):
+        for name in _PATHS:
             path = getattr(self, name)
             if path is not None and not path.startswith("/"):
                 raise ConfigurationError(f"{name} must start with '/'")
@@ -149,13 +166,19 @@ class WebConfig:
             raise ConfigurationError("max_body_bytes must be at least 1024")
         cookies = self.cookies
         if cookies is not None:
-            reached = [self.logout_path]
+            reached = [self.logout_path, *self.devices_paths]
             if cookies.implicit_refresh:
                 reached.append(self.refresh_path)
             for path in reached:
                 if path is not None and not covers(cookies.path, path):
                     raise ConfigurationError(f"the cookie path must cover {path}")
         object.__setattr__(self, "locations", locations)
+
+    @property
+    def devices_paths(self) -> tuple[str, ...]:
+        """The devices routes configured (docs/web.md#devices)."""
+        paths = (self.sessions_path, self.logout_others_path, self.logout_all_path)
+        return tuple(p for p in paths if p is not None)
 
     @property
     def refresh_cookie_path(self) -> str:

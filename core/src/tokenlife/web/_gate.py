@@ -15,6 +15,7 @@ from tokenlife._errors import ExpiredTokenError, StoreError, TokenError
 
 from ._base import Source
 from ._cookies import SetCookie
+from ._devices import Devices
 from ._facts import HttpRequest
 from ._replies import (
     csrf_failed,
@@ -34,7 +35,7 @@ class Authenticated(msgspec.Struct, frozen=True):
     set_cookies: tuple[SetCookie, ...] = ()
 
 
-class Gate(Routes):
+class Gate(Routes, Devices):
     """The HTTP rules of docs/design/lifecycle.md over one :class:`TokenAuthority`, framework-free.
 
     ``Gate(authority, config, *, also_exclude=())``: ``also_exclude`` adds

@@ -14,6 +14,7 @@ from tokenlife._errors import RevokedTokenError, StoreError, TokenError
 
 from ._base import GateBase, Source
 from ._body import is_json, token_body
+from ._devices import CLIENT_KEY, client_label
 from ._facts import HttpRequest
 from ._replies import (
     Refusal,
@@ -147,6 +148,10 @@ class Routes(GateBase):
         (``request`` with a JSON media type, which a cross-site form cannot
         send), or when ``request`` is ``None`` (the application vouches for it).
         """
+        if request is not None and self.config.client_labels:
+            label = client_label(request)
+            if label is not None and CLIENT_KEY not in (metadata or {}):
+                metadata = {**(metadata or {}), CLIENT_KEY: label}
         try:
             pair = await self.issue(
                 subject, scopes=scopes, claims=claims, fresh=fresh, metadata=metadata
