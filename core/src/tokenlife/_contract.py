@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
+from ._contract_claims import CLAIM_CHECKS
 from ._errors import StoreError
 from ._store import (
     PurgeRequest,
@@ -26,6 +27,7 @@ from ._store import (
     SessionRecord,
     Store,
 )
+from ._violation import ContractViolation, expect
 
 StoreFactory = Callable[[], AbstractAsyncContextManager[Store]]
 ContractCheck = Callable[[StoreFactory], Awaitable[None]]
@@ -35,15 +37,6 @@ DAY: Final = 86400.0
 GRACE: Final = 10.0
 REFRESH_TTL: Final = 14 * DAY
 SESSION_TTL: Final = 30 * DAY
-
-
-class ContractViolation(AssertionError):
-    """A store broke the contract; the message says how."""
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise ContractViolation(message)
 
 
 def make_session(
@@ -465,6 +458,7 @@ STORE_CONTRACT: Final[Sequence[ContractCheck]] = (
     sessions_listed_oldest_first,
     concurrent_refreshes_one_successor,
     refresh_racing_revoke,
+    *CLAIM_CHECKS,
     closed_store_fails_closed,
 )
 

@@ -116,6 +116,7 @@ STORE_OPERATIONS: Final = (
     "revoke_session",
     "revoke_subject",
     "deny_access",
+    "claim_once",
     "session",
     "refresh_record",
     "sessions",
