@@ -60,6 +60,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     access_floor_on_refresh: bool = True
     #: Longer tokens are refused before any decoding.
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    #: Every session must be bound to a DPoP key (RFC 9449): ``issue`` needs
+    #: the proven ``jkt``, and an unbound token is refused wherever one is used.
+    require_dpop: bool = False
 
     def __post_init__(self) -> None:
         for name in ("access_ttl", "refresh_ttl", "session_ttl", "grace", "leeway"):

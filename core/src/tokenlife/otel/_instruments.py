@@ -90,6 +90,9 @@ REASONS: Final = (
     "reuse_detected",
     "invalid_dpop_proof",
     "use_dpop_nonce",
+    "dpop_required",
+    "dpop_key_mismatch",
+    "dpop_not_bound",
     "other",
 )
 REFRESH_OUTCOMES: Final = (
