@@ -7,6 +7,7 @@ each check here is made before the store is asked anything.
 from __future__ import annotations
 
 import pytest
+from msgspec.structs import replace
 
 from tests.stores.test_authority import KEYS, POLICY, Rig
 from tokenlife import (
@@ -14,7 +15,6 @@ from tokenlife import (
     REFRESH_TYP,
     ClaimError,
     DPoPBindingError,
-    Policy,
     TokenAuthority,
 )
 from tokenlife.store import Store
@@ -111,7 +111,7 @@ async def test_a_policy_can_require_dpop(store: Store) -> None:
     strict = TokenAuthority(
         store,
         keys=KEYS,
-        policy=Policy(**{**_fields(POLICY), "require_dpop": True}),
+        policy=replace(POLICY, require_dpop=True),
         clock=clock,
         ids=SequentialIds("x"),
     )
@@ -138,7 +138,3 @@ async def test_cnf_is_reserved_and_jkt_must_be_a_thumbprint(store: Store) -> Non
             await rig.auth.issue("alice", jkt=bad)
         assert refused.value.code == "bad_jkt"
     assert await store.sessions("alice") == []
-
-
-def _fields(policy: Policy) -> dict[str, object]:
-    return {name: getattr(policy, name) for name in policy.__struct_fields__}

@@ -575,7 +575,7 @@ class TokenAuthority:
         )
         csrf = session.access_claims.get("csrf")
         return TokenPair(
-            token_type="DPoP" if "cnf" in session.access_claims else "bearer",  # noqa: S106
+            token_type="DPoP" if "cnf" in session.access_claims else "bearer",
             access_token=access,
             refresh_token=refresh_token,
             session_id=session.sid,
