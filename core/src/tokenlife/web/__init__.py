@@ -23,6 +23,8 @@ from ._config import (
     covers,
 )
 from ._cookies import CookieJar, SetCookie
+from ._dpop import DPoPGuard, dpop_token
+from ._dpop_config import DPoPConfig
 from ._facts import HttpRequest, parse_cookies
 from ._gate import Authenticated, Gate, Source
 from ._replies import (
@@ -58,6 +60,8 @@ __all__ = (
     "Authenticated",
     "CookieConfig",
     "CookieJar",
+    "DPoPConfig",
+    "DPoPGuard",
     "Gate",
     "HttpRequest",
     "Refusal",
@@ -76,6 +80,7 @@ __all__ = (
     "covers",
     "csrf_failed",
     "csrf_holds",
+    "dpop_token",
     "insufficient_scope",
     "invalid_grant",
     "invalid_request",
