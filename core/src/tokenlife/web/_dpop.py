@@ -58,7 +58,7 @@ class DPoPGuard:
         self._nonces = self.verifier.nonces
         self._authority = authority
         self._now = now
-        self._algs = (f'algs="{" ".join(sorted(self.verifier.algorithms))}"',)
+        self._algs = (f'algs="{" ".join(config.algorithms)}"',)
 
     def url(self, request: HttpRequest) -> str:
         """The URL the request was sent to, as its proof must name it."""
