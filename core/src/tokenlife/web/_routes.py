@@ -167,7 +167,9 @@ class Routes(GateBase):
             return refusal_reply(refusal) if request is None else self.refused(request, refusal)
         except StoreError as exc:
             return refusal_reply(unavailable(f"store_error: {exc}"))
-        cookies = request is None or is_json(request.content_type)
+        # A DPoP-bound session lives in its client's memory, never in cookies:
+        # a browser would send them without a proof, and they would only be refused.
+        cookies = (request is None or is_json(request.content_type)) and jkt is None
         return self.pair_reply(pair, cookies=cookies, content=content, status=status)
 
     async def issue(
