@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tokenlife._dpop import (
     DEFAULT_DPOP_ALGORITHMS,
@@ -29,17 +29,24 @@ class DPoPConfig:
     makes the server require its own nonces (§8).
     """
 
+    #: What proofs may be signed with (asymmetric only), in the order the
+    #: ``algs`` of a challenge lists them.
     algorithms: Sequence[str] = DEFAULT_DPOP_ALGORITHMS
     #: How old a proof may be (seconds since its ``iat``).
     max_age: float = DEFAULT_PROOF_MAX_AGE
     #: How far in the future a proof's ``iat`` may lie (client clock skew).
     leeway: float = DEFAULT_PROOF_LEEWAY
+    #: Longer proofs are refused before any decoding.
     max_proof_bytes: int = DEFAULT_MAX_PROOF_BYTES
+    #: The scheme and host proofs must name (``https://api.example``); ``None``:
+    #: the request's own scheme and ``Host`` header. Set it behind a proxy
+    #: that terminates TLS or rewrites ``Host``.
     origin: str | None = None
+    #: 32 bytes or more, shared by every instance: the server then requires
+    #: its own stateless nonces (RFC 9449 §8).
     nonce_secret: bytes | None = None
+    #: How long a server nonce stays current (the previous one is accepted too).
     nonce_lifetime: float = 300.0
-    #: The verifier built from the settings above (not a setting).
-    verifier: DPoPVerifier = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         origin = self.origin
@@ -59,7 +66,13 @@ class DPoPConfig:
             max_proof_bytes=self.max_proof_bytes,
             nonces=nonces,
         )
-        object.__setattr__(self, "verifier", verifier)
+        object.__setattr__(self, "_verifier", verifier)
+
+    @property
+    def verifier(self) -> DPoPVerifier:
+        """The proof verifier these settings describe (built once, keys cached)."""
+        verifier: DPoPVerifier = self.__dict__["_verifier"]
+        return verifier
 
 
 __all__ = ("DPoPConfig",)
