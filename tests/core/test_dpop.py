@@ -303,3 +303,21 @@ def test_unsafe_verifier_settings_are_refused(kwargs: dict[str, Any]) -> None:
 def test_short_nonce_secrets_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         DPoPNonces(b"short")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"jti":"a","htm":"GET","htu":"https://api.example/resource","iat":1800000000,"jti":"b"}',
+        b'{"a":"x,",":":1,":":2,"jti":"j","htm":"GET","htu":"https://api.example/r","iat":1}',
+        b'{"jti":"j","htm":"GET","htu":"https://api.example/r","iat":1,"x":{"y":1,"y":2}}',
+        b'{"jti":"j","htm":"GET","htu":"https://api.example/r","iat":1,"\\u006ati":"k"}',
+    ],
+)
+def test_duplicates_are_refused_however_they_are_spelled(client: Client, payload: bytes) -> None:
+    _refused("dpop_bad_claims", client.proof(raw_payload=payload))
+
+
+def test_a_name_repeated_at_another_depth_is_not_a_duplicate(client: Client) -> None:
+    payload = b'{"jti":"j","htm":"GET","htu":"https://api.example/resource","iat":1800000000,"x":{"jti":1}}'
+    assert DPoPVerifier().verify(client.proof(raw_payload=payload), method="GET", url=URL, now=NOW)
