@@ -320,4 +320,5 @@ def test_duplicates_are_refused_however_they_are_spelled(client: Client, payload
 
 def test_a_name_repeated_at_another_depth_is_not_a_duplicate(client: Client) -> None:
     payload = b'{"jti":"j","htm":"GET","htu":"https://api.example/resource","iat":1800000000,"x":{"jti":1}}'
-    assert DPoPVerifier().verify(client.proof(raw_payload=payload), method="GET", url=URL, now=NOW)
+    proof = DPoPVerifier().verify(client.proof(raw_payload=payload), method="GET", url=URL, now=NOW)
+    assert proof.jti == "j"
