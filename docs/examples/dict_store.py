@@ -38,6 +38,7 @@ class DictStore:
         self._refresh: dict[str, RefreshRecord] = {}
         self._denied: dict[str, float] = {}  # access jti -> its exp
         self._watermarks: dict[str, float] = {}  # subject -> revoked_before
+        self._claims: dict[str, float] = {}  # one-time key -> until
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -155,6 +156,14 @@ class DictStore:
         async with self._lock:
             self._denied[jti] = max(until, self._denied.get(jti, until))
 
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        self._open()
+        async with self._lock:
+            if self._claims.get(key, now) > now:
+                return False  # an earlier claim still holds: a replay
+            self._claims[key] = until
+            return True
+
     async def session(self, sid: str) -> SessionRecord | None:
         self._open()
         return self._sessions.get(sid)
@@ -181,6 +190,8 @@ class DictStore:
                 del self._refresh[jti]
             for jti in [j for j, exp in self._denied.items() if exp <= request.denials_before]:
                 del self._denied[jti]
+            for key in [k for k, until in self._claims.items() if until <= request.denials_before]:
+                del self._claims[key]
             for subject in [
                 s for s, mark in self._watermarks.items() if mark <= request.watermarks_before
             ]:

@@ -14,6 +14,10 @@ Settings come from the environment:
 - ``TOKENLIFE_METRICS``: ``1`` records the lifecycle as OpenTelemetry metrics
   and serves them at ``GET /metrics`` for Prometheus (needs
   ``tokenlife[prometheus]``); unset or ``0``: no metrics, no route.
+- ``TOKENLIFE_DPOP``: ``1`` accepts DPoP proofs (RFC 9449): a login with a
+  ``DPoP`` header binds its session to the client's key, and its tokens then
+  work only as ``Authorization: DPoP`` with a fresh proof of that key (bearer
+  clients keep working); ``required`` refuses logins without a proof.
 
 Routes: ``POST /login`` (a JSON body; test/test, or admin/admin with scope ``admin``),
 ``POST /refresh``, ``POST /logout``, ``GET /protected``, ``POST /protected``
@@ -37,7 +41,7 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.openapi import OpenAPIConfig
 
 from tokenlife import KeySet, Policy, Store, TokenAuthority
-from tokenlife.web import HttpRequest, Refusal, json_body
+from tokenlife.web import DPoPConfig, HttpRequest, Refusal, json_body
 from tokenlife_litestar import (
     AuthClaims,
     AuthSubject,
@@ -99,8 +103,10 @@ def create_app(
     secure_cookies: bool | None = None,
     clock: Callable[[], float] | None = None,
     metrics: bool | None = None,
+    dpop: str | None = None,
 ) -> Litestar:
     """The seed app; every argument left out comes from the environment."""
+    dpop = dpop if dpop is not None else os.environ.get("TOKENLIFE_DPOP", "0")
     if metrics is None:
         metrics = os.environ.get("TOKENLIFE_METRICS", "0") == "1"
     if secure_cookies is None:
@@ -110,6 +116,7 @@ def create_app(
         if access_ttl is not None
         else _env_float("TOKENLIFE_ACCESS_TTL", 900),
         grace=grace if grace is not None else _env_float("TOKENLIFE_GRACE", 10),
+        require_dpop=dpop == "required",
     )
     if store is None:
         store = _default_store(os.environ.get("TOKENLIFE_DB") or "tokenlife-demo.sqlite3")
@@ -125,6 +132,7 @@ def create_app(
             sessions_path="/sessions",
             logout_others_path="/logout/others",
             logout_all_path="/logout/all",
+            dpop=DPoPConfig() if dpop in ("1", "required") else None,
         )
     )
 

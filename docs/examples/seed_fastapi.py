@@ -4,7 +4,9 @@ Run it with ``uvicorn docs.examples.seed_fastapi:app`` (or ``nox -s demo -- --ap
 Settings: ``TOKENLIFE_SECRET`` (unset: a random one, with a warning), ``TOKENLIFE_DB``
 (default ``tokenlife-demo.sqlite3``), ``TOKENLIFE_ACCESS_TTL`` (900), ``TOKENLIFE_GRACE``
 (10), ``TOKENLIFE_SECURE_COOKIES`` (``1``; ``0`` for plain-http local use),
-``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``). Routes:
+``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``), ``TOKENLIFE_DPOP``
+(``1``: a login with a ``DPoP`` proof binds its session to the client's key, whose tokens
+then need ``Authorization: DPoP`` and a fresh proof; ``required``: no login without one). Routes:
 ``POST /login`` (JSON; test/test, or admin/admin with scope ``admin``), ``POST /refresh``,
 ``POST /logout``, ``GET``/``POST /protected`` (``POST`` by cookie needs ``X-CSRF-Token``),
 ``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login);
@@ -26,7 +28,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tokenlife import Claims, KeySet, Policy, Store, TokenAuthority
-from tokenlife.web import CookieConfig, HttpRequest, Refusal, json_body
+from tokenlife.web import CookieConfig, DPoPConfig, HttpRequest, Refusal, json_body
 from tokenlife_fastapi import TokenLife
 from tokenlife_sqlite import SQLiteStore
 
@@ -59,11 +61,15 @@ def create_app(
     secure_cookies: bool | None = None,
     clock: Callable[[], float] | None = None,
     metrics: bool | None = None,
+    dpop: str | None = None,
 ) -> FastAPI:
     # Every argument left out comes from the environment.
+    dpop = dpop if dpop is not None else _env("DPOP", "0")
     ttl = access_ttl if access_ttl is not None else float(_env("ACCESS_TTL", "900"))
     policy = Policy(
-        access_ttl=ttl, grace=grace if grace is not None else float(_env("GRACE", "10"))
+        access_ttl=ttl,
+        grace=grace if grace is not None else float(_env("GRACE", "10")),
+        require_dpop=dpop == "required",
     )
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     store = store or SQLiteStore(_env("DB", "tokenlife-demo.sqlite3"))
@@ -71,6 +77,7 @@ def create_app(
     authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
     secure = _env("SECURE_COOKIES", "1") != "0" if secure_cookies is None else secure_cookies
     cookies = CookieConfig(secure=secure)
+    proofs = DPoPConfig() if dpop in ("1", "required") else None
     tl = TokenLife(
         authority,
         cookies=cookies,
@@ -79,6 +86,7 @@ def create_app(
         sessions_path="/sessions",
         logout_others_path="/logout/others",
         logout_all_path="/logout/all",
+        dpop=proofs,
     )
     app = FastAPI(title="tokenlife seed app", version="0.1.0", lifespan=tl.lifespan())
     tl.install(app)  # middleware (cookies, CSRF, implicit refresh), errors, auth and devices routes

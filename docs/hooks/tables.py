@@ -3,9 +3,9 @@
 Markers, each on a line of its own:
 
 - ``<!-- errors -->``: every public tokenlife error class, its ``code`` and meaning;
-- ``<!-- settings: policy -->``, ``<!-- settings: cookies -->``: every field of
-  ``tokenlife.Policy`` or ``tokenlife_litestar.CookieConfig``, its default and
-  its ``#:`` comment;
+- ``<!-- settings: policy -->``, ``<!-- settings: cookies -->``, ``<!-- settings: dpop -->``:
+  every field of ``tokenlife.Policy``, ``tokenlife_litestar.CookieConfig`` or
+  ``tokenlife.web.DPoPConfig``, its default and its ``#:`` comment;
 - ``<!-- bench: environment -->``, ``<!-- bench: table MODULE -->``,
   ``<!-- bench: chart MODULE -->``: the run in ``docs/bench/results.json`` (the
   same run the ``docs/bench/speed-MODULE.svg`` charts show).
@@ -115,6 +115,10 @@ def _settings_class(name: str) -> type:
         from tokenlife_litestar import CookieConfig
 
         return CookieConfig
+    if name == "dpop":
+        from tokenlife.web import DPoPConfig
+
+        return DPoPConfig
     raise ValueError(f"unknown table marker 'settings: {name}'")
 
 

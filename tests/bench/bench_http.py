@@ -323,6 +323,8 @@ APPS: dict[str, Callable[[], Any]] = {
     "litestar-refresh": _litestar_refresh_app,
     "fastapi-refresh": _fastapi_refresh_app,
     "authx-refresh": _authx_refresh_app,
+    # A bearer and a DPoP-bound token on one server (bench_dpop.py's HTTP group).
+    "dpop": lambda: __import__("tests.bench.bench_dpop", fromlist=["http_app"]).http_app(),
 }
 
 

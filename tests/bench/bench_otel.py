@@ -50,9 +50,9 @@ class _WithoutSeam(TokenAuthority):
 
     __slots__ = ()
 
-    async def verify(self, token: str | bytes) -> Claims:
+    async def verify(self, token: str | bytes, jkt: str | None = None) -> Claims:
         now = self._clock()
-        claims = self._decode_access(token, now)
+        claims = self._bound(self._decode_access(token, now), jkt)
         if self._strict:
             await self._check_store(claims, now)
         return claims

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.dpop_client import DPoPClient
+from tests.dpop_client import b64 as _b64
+from tests.dpop_client import int_b64 as _int_b64
 from tokenlife import (
     ConfigurationError,
     DPoPNonceError,
@@ -39,61 +40,14 @@ RFC_PROOF = (
 RFC_JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+class Client(DPoPClient):
+    """The shared test client, with this module's request as the default."""
 
-
-def _int_b64(value: int, size: int) -> str:
-    return _b64(value.to_bytes(size, "big"))
-
-
-class Client:
-    """A DPoP client: a private key it never shares, and proofs signed with it."""
-
-    def __init__(self, alg: str = "ES256") -> None:
-        self.alg = alg
-        if alg == "ES256":
-            self._ec = ec.generate_private_key(ec.SECP256R1())
-            numbers = self._ec.public_key().public_numbers()
-            self.jwk: dict[str, Any] = {
-                "kty": "EC",
-                "crv": "P-256",
-                "x": _int_b64(numbers.x, 32),
-                "y": _int_b64(numbers.y, 32),
-            }
-        elif alg == "EdDSA":
-            self._ed = ed25519.Ed25519PrivateKey.generate()
-            raw = self._ed.public_key().public_bytes_raw()
-            self.jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}
-        else:
-            raise AssertionError(alg)
-
-    def sign(self, message: bytes) -> bytes:
-        if self.alg == "ES256":
-            r, s = decode_dss_signature(self._ec.sign(message, ec.ECDSA(hashes.SHA256())))
-            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return self._ed.sign(message)
-
-    def proof(
-        self,
-        method: str = "GET",
-        url: str = URL,
-        *,
-        iat: float = NOW,
-        jti: str = "proof-1",
-        header: dict[str, Any] | None = None,
-        raw_header: bytes | None = None,
-        raw_payload: bytes | None = None,
-        **extra: Any,
-    ) -> str:
-        head = (
-            header if header is not None else {"typ": "dpop+jwt", "alg": self.alg, "jwk": self.jwk}
-        )
-        body = {"jti": jti, "htm": method, "htu": url, "iat": iat, **extra}
-        h = _b64(raw_header if raw_header is not None else json.dumps(head).encode())
-        p = _b64(raw_payload if raw_payload is not None else json.dumps(body).encode())
-        signature = self.sign(f"{h}.{p}".encode())
-        return f"{h}.{p}.{_b64(signature)}"
+    def proof(  # type: ignore[override]
+        self, method: str = "GET", url: str = URL, *, iat: float = NOW, jti: str = "proof-1",
+        **kw: Any,
+    ) -> str:  # fmt: skip
+        return super().proof(method, url, iat=iat, jti=jti, **kw)
 
 
 @pytest.fixture(params=["ES256", "EdDSA"])
@@ -349,3 +303,22 @@ def test_unsafe_verifier_settings_are_refused(kwargs: dict[str, Any]) -> None:
 def test_short_nonce_secrets_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         DPoPNonces(b"short")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"jti":"a","htm":"GET","htu":"https://api.example/resource","iat":1800000000,"jti":"b"}',
+        b'{"a":"x,",":":1,":":2,"jti":"j","htm":"GET","htu":"https://api.example/r","iat":1}',
+        b'{"jti":"j","htm":"GET","htu":"https://api.example/r","iat":1,"x":{"y":1,"y":2}}',
+        b'{"jti":"j","htm":"GET","htu":"https://api.example/r","iat":1,"\\u006ati":"k"}',
+    ],
+)
+def test_duplicates_are_refused_however_they_are_spelled(client: Client, payload: bytes) -> None:
+    _refused("dpop_bad_claims", client.proof(raw_payload=payload))
+
+
+def test_a_name_repeated_at_another_depth_is_not_a_duplicate(client: Client) -> None:
+    payload = b'{"jti":"j","htm":"GET","htu":"https://api.example/resource","iat":1800000000,"x":{"jti":1}}'
+    proof = DPoPVerifier().verify(client.proof(raw_payload=payload), method="GET", url=URL, now=NOW)
+    assert proof.jti == "j"

@@ -17,6 +17,7 @@ import tokenlife
 from docs.bench import plot
 from docs.hooks import reference, tables
 from tests.docs.conftest import DOCS, EXAMPLES, ROOT, pages
+from tokenlife.web import DPoPConfig
 from tokenlife_litestar import CookieConfig, TokenLifeConfig
 
 #: A snippet include in block form (the one-line form is valid Python that
@@ -149,7 +150,11 @@ def test_plot_refuses_a_quick_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("marker", "cls", "page"),
-    [("policy", tokenlife.Policy, "concepts.md"), ("cookies", CookieConfig, "refreshing.md")],
+    [
+        ("policy", tokenlife.Policy, "concepts.md"),
+        ("cookies", CookieConfig, "refreshing.md"),
+        ("dpop", DPoPConfig, "dpop.md"),
+    ],
 )
 def test_settings_tables_list_every_field_with_its_default(
     marker: str, cls: type, page: str

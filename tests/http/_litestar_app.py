@@ -33,6 +33,7 @@ def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str,
             exclude=config.exclude,
             realm=config.realm,
             clock=config.clock,
+            dpop=config.dpop,
         )
     )
 

@@ -15,12 +15,14 @@ import msgspec
 from msgspec import UNSET
 
 from ._b64 import b64url_encode
+from ._binding import check_binding, confirmation
 from ._claims import ACCESS_TYP, REFRESH_TYP, RESERVED_CLAIMS, Claims, TokenPair
 from ._clock import system_time
 from ._codec import Codec
 from ._errors import (
     ClaimError,
     ConfigurationError,
+    DPoPBindingError,
     ExpiredTokenError,
     ReuseDetectedError,
     RevokedTokenError,
@@ -63,7 +65,13 @@ PURGE_BATCH: Final = 1000
 #: ``"fresh":false`` is one byte longer than ``true``.
 TOKEN_GROWTH: Final = 32
 
-EventKind = Literal["reuse_detected", "session_revoked", "subject_revoked", "refresh_after_expiry"]
+EventKind = Literal[
+    "reuse_detected",
+    "session_revoked",
+    "subject_revoked",
+    "refresh_after_expiry",
+    "dpop_binding_refused",
+]
 
 
 class SecurityEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -147,6 +155,7 @@ class TokenAuthority:
         "_ids",
         "_on_event",
         "_registered",
+        "_require_dpop",
         "_strict",
         "_verified",
         "_verify_cache",
@@ -193,6 +202,7 @@ class TokenAuthority:
             self._registered["aud"] = audience if isinstance(audience, str) else list(audience)
         self._on_event = on_event
         self._strict = policy.revocation == "strict"
+        self._require_dpop = policy.require_dpop
         # Oldest first; not a plain dict, whose first key is found by scanning
         # past every key deleted before it (tens of µs once it is full).
         self._verified: OrderedDict[str | bytes, Claims] = OrderedDict()
@@ -219,6 +229,7 @@ class TokenAuthority:
         fresh: bool = True,
         csrf: bool = False,
         metadata: Mapping[str, str] | None = None,
+        jkt: str | None = None,
     ) -> TokenPair:
         """Start a session for ``subject`` (a login) and return its first pair.
 
@@ -228,12 +239,19 @@ class TokenAuthority:
         sessions atomically with this login (a ``session_revoked`` event each,
         reason ``session_limit``), or refuses it (:class:`SessionLimitError`,
         nothing stored) when ``on_session_limit="refuse"``.
+        ``jkt``, the thumbprint of a key the login request proved (DPoP),
+        binds the session to that key: its tokens carry ``cnf.jkt`` and its
+        token type is ``DPoP``.
         """
         if not isinstance(subject, str) or not subject:
             raise ClaimError("subject must be a non-empty string", code="bad_subject")
         template = _access_template(scopes, claims)
         if csrf:
             template["csrf"] = self._ids()
+        if jkt is not None:
+            template["cnf"] = confirmation(jkt)
+        elif self._require_dpop:
+            raise DPoPBindingError("the policy requires DPoP: a login needs a proven key")
         now = self._clock()
         policy = self.policy
         session = SessionRecord(
@@ -282,12 +300,13 @@ class TokenAuthority:
 
     # -- verify -----------------------------------------------------------------
 
-    async def verify(self, token: str | bytes) -> Claims:
+    async def verify(self, token: str | bytes, jkt: str | None = None) -> Claims:
         """The claims of a valid access token, else a :class:`TokenError`.
 
         In ``strict`` mode one store read also rules out a denied ``jti``, a
         revoked session, a superseded token and "log out everywhere".
-        Never writes.
+        Never writes. ``jkt`` is the key the request proved (DPoP): a bound
+        token needs its own, an unbound one none (:class:`DPoPBindingError`).
         """
         # The observer seam inline, not @observed: this is the hottest path.
         observer = self.observer
@@ -295,6 +314,8 @@ class TokenAuthority:
         try:
             now = self._clock()
             claims = self._decode_access(token, now)
+            if jkt is not None or claims.cnf is not UNSET or self._require_dpop:
+                check_binding(claims, jkt, required=self._require_dpop)
             if self._strict:
                 await self._check_store(claims, now)
         except BaseException as exc:
@@ -305,18 +326,23 @@ class TokenAuthority:
             end(observer, handle, claims, None)
         return claims
 
-    def verify_stateless(self, token: str | bytes) -> Claims:
-        """Signature and claims only; no store. Logout takes effect at ``exp``."""
+    def verify_stateless(self, token: str | bytes, jkt: str | None = None) -> Claims:
+        """Signature, claims and DPoP binding only; no store. Logout takes effect at ``exp``."""
         observer = self.observer
         if observer is None:
-            return self._decode_access(token, self._clock())
+            return self._bound(self._decode_access(token, self._clock()), jkt)
         handle = begin(observer, "verify_stateless")
         try:
-            claims = self._decode_access(token, self._clock())
+            claims = self._bound(self._decode_access(token, self._clock()), jkt)
         except BaseException as exc:
             end(observer, handle, None, exc)
             raise
         end(observer, handle, claims, None)
+        return claims
+
+    def _bound(self, claims: Claims, jkt: str | None) -> Claims:
+        if jkt is not None or claims.cnf is not UNSET or self._require_dpop:
+            check_binding(claims, jkt, required=self._require_dpop)
         return claims
 
     def _decode_access(self, token: str | bytes, now: float) -> Claims:
@@ -356,21 +382,28 @@ class TokenAuthority:
 
     # -- refresh ----------------------------------------------------------------
 
-    async def refresh(self, refresh_token: str | bytes) -> TokenPair:
+    async def refresh(self, refresh_token: str | bytes, jkt: str | None = None) -> TokenPair:
         """Rotate a refresh token: a new access token and the successor refresh token.
 
         Inside the grace window a replay of the parent returns the same
         successor; any other replay revokes the whole session
         (:class:`ReuseDetectedError`). A token failing signature, type, issuer,
         audience or time checks never reaches the store.
+
+        ``jkt`` is the key the refresh request proved (DPoP). A bound session's
+        refresh needs a proof by its own key: without one, or with another key,
+        it is refused with a ``dpop_binding_refused`` event, before the store
+        and without revoking the session — a thief without the key can do
+        nothing with the token, and must not be able to log its owner out.
+        An unbound session stays unbound (binding is decided at login).
         """
         # The observer seam, without @observed's argument forwarding: a hot path.
         observer = self.observer
         if observer is None:
-            return await self._refresh(refresh_token)
-        return await observe(observer, "refresh", self._refresh(refresh_token))
+            return await self._refresh(refresh_token, jkt)
+        return await observe(observer, "refresh", self._refresh(refresh_token, jkt))
 
-    async def _refresh(self, refresh_token: str | bytes) -> TokenPair:
+    async def _refresh(self, refresh_token: str | bytes, jkt: str | None = None) -> TokenPair:
         now = self._clock()
         try:
             claims = self.codec.decode(
@@ -379,6 +412,21 @@ class TokenAuthority:
         except ExpiredTokenError:
             self._emit("refresh_after_expiry", now)
             raise
+        if claims.cnf is not UNSET or self._require_dpop:
+            try:
+                # An unbound session refreshed with a proof stays unbound: no jkt to compare.
+                proven = jkt if claims.cnf is not UNSET else None
+                check_binding(claims, proven, required=self._require_dpop)
+            except DPoPBindingError as exc:
+                self._emit(
+                    "dpop_binding_refused",
+                    now,
+                    subject=claims.sub,  # type: ignore[arg-type]  # required above
+                    session_id=claims.sid,  # type: ignore[arg-type]
+                    token_id=claims.jti,  # type: ignore[arg-type]
+                    reason=exc.code,
+                )
+                raise
         request = RefreshRequest(
             jti=claims.jti,  # type: ignore[arg-type]  # required above
             sid=claims.sid,  # type: ignore[arg-type]
@@ -557,11 +605,14 @@ class TokenAuthority:
                 # The session's CSRF value, so a refresh by cookie is checked
                 # against the session before the store is touched.
                 **_csrf_claim(session),
+                # The binding, so a refresh is checked against the key before the store.
+                **_cnf_claim(session),
             },
             typ=REFRESH_TYP,
         )
         csrf = session.access_claims.get("csrf")
         return TokenPair(
+            token_type="DPoP" if "cnf" in session.access_claims else "bearer",
             access_token=access,
             refresh_token=refresh_token,
             session_id=session.sid,
@@ -585,6 +636,11 @@ class TokenAuthority:
 def _csrf_claim(session: SessionRecord) -> dict[str, str]:
     csrf = session.access_claims.get("csrf")
     return {"csrf": csrf} if isinstance(csrf, str) else {}
+
+
+def _cnf_claim(session: SessionRecord) -> dict[str, Any]:
+    cnf = session.access_claims.get("cnf")
+    return {"cnf": cnf} if cnf is not None else {}
 
 
 def _access_template(scopes: Iterable[str], claims: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ REFRESH_TYP: Final = "refresh+jwt"
 
 #: Claim names tokenlife sets itself; custom claims may not override them.
 RESERVED_CLAIMS: Final = frozenset(
-    {"iss", "sub", "aud", "iat", "exp", "nbf", "jti", "sid", "scope", "fresh", "csrf", "gen"}
+    {"iss", "sub", "aud", "iat", "exp", "nbf", "jti", "sid", "scope", "fresh", "csrf", "gen", "cnf"}
 )
 
 
@@ -43,6 +43,17 @@ class Claims(msgspec.Struct, frozen=True, kw_only=True, dict=True, omit_defaults
     fresh: bool = False
     #: The session generation an access token was minted in (see SessionRecord).
     gen: int | UnsetType = UNSET
+    #: Confirmation (RFC 7800): ``{"jkt": <thumbprint>}`` on a DPoP-bound token (RFC 9449 §6).
+    cnf: dict[str, Any] | UnsetType = UNSET
+
+    @property
+    def jkt(self) -> str | None:
+        """The RFC 7638 thumbprint of the key the token is bound to (``cnf.jkt``), or ``None``."""
+        cnf = self.cnf
+        if cnf is UNSET:
+            return None
+        jkt = cnf.get("jkt")
+        return jkt if isinstance(jkt, str) else None
 
     @property
     def subject(self) -> str:
@@ -110,6 +121,7 @@ class TokenPair(msgspec.Struct, frozen=True, kw_only=True):
     access_expires_at: int
     refresh_expires_at: int
     expires_in: int
+    #: ``"bearer"``, or ``"DPoP"`` for a session bound to a key (RFC 9449 §5).
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     csrf_token: str | None = None
 

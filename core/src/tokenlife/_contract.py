@@ -31,6 +31,7 @@ from ._contract_sessions import (
     session_limit_ends_oldest,
     session_limit_refuses,
 )
+from ._contract_claims import CLAIM_CHECKS
 from ._errors import StoreError
 from ._store import PurgeRequest, RefreshState, Reject, Replay, RevokeForReuse, Rotate
 
@@ -387,6 +388,7 @@ STORE_CONTRACT: Final[Sequence[ContractCheck]] = (
     sessions_listed_oldest_first,
     concurrent_refreshes_one_successor,
     refresh_racing_revoke,
+    *CLAIM_CHECKS,
     closed_store_fails_closed,
 )
 

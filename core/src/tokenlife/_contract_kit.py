@@ -14,6 +14,7 @@ from ._store import (
     SessionRecord,
     Store,
 )
+from ._violation import ContractViolation, expect
 
 StoreFactory = Callable[[], AbstractAsyncContextManager[Store]]
 ContractCheck = Callable[[StoreFactory], Awaitable[None]]
@@ -23,15 +24,6 @@ DAY: Final = 86400.0
 GRACE: Final = 10.0
 REFRESH_TTL: Final = 14 * DAY
 SESSION_TTL: Final = 30 * DAY
-
-
-class ContractViolation(AssertionError):
-    """A store broke the contract; the message says how."""
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise ContractViolation(message)
 
 
 def make_session(

@@ -141,6 +141,17 @@ class DPoPNonceError(DPoPProofError):
     code = "use_dpop_nonce"
 
 
+class DPoPBindingError(TokenError):
+    """A token and the request's DPoP key do not go together (RFC 9449 §6-7).
+
+    ``dpop_required``: a bound token without a proof (used as a bearer token),
+    or an unbound one where the policy requires DPoP; ``dpop_key_mismatch``: a
+    proof by another key; ``dpop_not_bound``: a proof with a token bound to no key.
+    """
+
+    code = "dpop_required"
+
+
 class StoreError(TokenLifeError):
     """The store could not answer. Fail closed: never treat this as a valid token."""
 
@@ -187,6 +198,7 @@ __all__ = (
     "AlgorithmError",
     "ClaimError",
     "ConfigurationError",
+    "DPoPBindingError",
     "DPoPNonceError",
     "DPoPProofError",
     "ExpiredTokenError",

@@ -68,6 +68,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     #: A login beyond ``max_sessions``: ``end_oldest`` revokes the subject's
     #: oldest live sessions to make room; ``refuse`` raises ``SessionLimitError``.
     on_session_limit: SessionLimitPolicy = "end_oldest"
+    #: Every session must be bound to a DPoP key (RFC 9449): ``issue`` needs
+    #: the proven ``jkt``, and an unbound token is refused wherever one is used.
+    require_dpop: bool = False
 
     def __post_init__(self) -> None:
         for name in ("access_ttl", "refresh_ttl", "session_ttl", "grace", "leeway"):

@@ -150,7 +150,8 @@ class PurgeRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     #: Sessions (and their refresh records) with ``expires_at <= sessions_before``.
     sessions_before: float
-    #: Denied access ``jti`` entries whose token expired at or before this.
+    #: Denied access ``jti`` entries whose token expired at or before this, and
+    #: one-time claims (:meth:`Store.claim_once`) that lapsed at or before it.
     denials_before: float
     #: Subject watermarks older than any token that could still be alive.
     watermarks_before: float
@@ -231,6 +232,13 @@ class Store(Protocol):
         """Put one access ``jti`` on the denylist until ``until`` (its ``exp``).
         ``now`` is the caller's clock: a store that lets keys expire on their
         own measures the remaining ``until - now`` from it, never from its own."""
+
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        """Atomically record ``key`` until ``until``: ``True`` if no claim of it
+        holds at ``now`` (an earlier one with ``until > now``), ``False`` if one
+        does — a replay. DPoP proof ids go through it; two processes sharing a
+        store never both win one key. ``now`` is the caller's clock, as for
+        :meth:`deny_access`; a lapsed claim may be taken again."""
 
     async def session(self, sid: str) -> SessionRecord | None:
         """The session as stored, or ``None``."""

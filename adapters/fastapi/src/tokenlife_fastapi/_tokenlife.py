@@ -24,6 +24,7 @@ from tokenlife import Claims, ConfigurationError, TokenAuthority, TokenPair
 from tokenlife.web import (
     DEFAULT_MAX_BODY_BYTES,
     CookieConfig,
+    DPoPConfig,
     Gate,
     HttpRequest,
     Refusal,
@@ -81,6 +82,7 @@ class TokenLife:
         realm: str | None = None,
         clock: Callable[[], float] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        dpop: DPoPConfig | None = None,
         bearer_scheme_name: str = "BearerToken",
         cookie_scheme_name: str = "AccessCookie",
     ) -> None:
@@ -104,6 +106,7 @@ class TokenLife:
             realm=realm,
             clock=clock,
             max_body_bytes=max_body_bytes,
+            dpop=dpop,
         )
         # The routes answer whole: the middleware must not refresh in-line before them.
         routes = (refresh_path, logout_path, jwks_path)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from litestar.connection import ASGIConnection
 
 from tokenlife import Claims, ConfigurationError, TokenAuthority
-from tokenlife.web import CookieConfig, SameSite, TokenLocation, WebConfig
+from tokenlife.web import CookieConfig, DPoPConfig, SameSite, TokenLocation, WebConfig
 
 RetrieveUser = Callable[[Claims, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]]
 
@@ -54,6 +54,8 @@ class TokenLifeConfig:
     #: The clock for "near expiry"; ``None``: the authority's own.
     clock: Callable[[], float] | None = None
     realm: str | None = None
+    #: DPoP proofs (RFC 9449) accepted as configured; ``None``: bearer tokens only.
+    dpop: DPoPConfig | None = None
     claims_dependency_key: str = "claims"
     subject_dependency_key: str = "subject"
     security_scheme_name: str = "BearerToken"

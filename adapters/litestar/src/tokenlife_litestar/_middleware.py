@@ -65,6 +65,7 @@ class TokenLifeMiddleware:
             scope["headers"],
             query=scope.get("query_string", b""),
             websocket=websocket,
+            scheme="https" if scope.get("scheme") in ("https", "wss") else "http",
         )
         found = await self._gate.authenticate(request)
         claims = scope["auth"] = found.claims

@@ -42,6 +42,8 @@ class MemoryStore:
         self._by_subject: dict[str, dict[str, None]] = {}  # ordered set of sids
         self._denied: dict[str, float] = {}
         self._watermarks: dict[str, float] = {}
+        self._claims: dict[str, float] = {}  # claim_once key -> until
+        self._claim_expiries: list[tuple[float, str]] = []  # heap of (until, key)
         self._expiries: list[tuple[float, str]] = []  # heap of (expires_at, sid)
         self._lock = anyio.Lock(fast_acquire=True)
         self._closed = False
@@ -167,9 +169,28 @@ class MemoryStore:
         """A denial only ever lengthens: the later of two ``until`` wins."""
         self._denied[jti] = max(until, self._denied.get(jti, until))
 
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        self._check_open()
+        async with self._lock:
+            self._drop_claims(now)  # lapsed claims go as new ones come: memory stays bounded
+            held = self._claims.get(key)
+            if held is not None and held > now:
+                return False
+            self._claims[key] = until
+            heapq.heappush(self._claim_expiries, (until, key))
+            return True
+
+    def _drop_claims(self, before: float) -> None:
+        heap, claims = self._claim_expiries, self._claims
+        while heap and heap[0][0] <= before:
+            until, key = heapq.heappop(heap)
+            if claims.get(key) == until:
+                del claims[key]
+
     async def purge(self, request: PurgeRequest) -> int:
         self._check_open()
         async with self._lock:
+            self._drop_claims(request.denials_before)
             removed = 0
             while (
                 removed < request.limit

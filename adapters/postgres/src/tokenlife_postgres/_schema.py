@@ -20,6 +20,7 @@ import asyncpg
 
 from tokenlife import ConfigurationError, StoreError
 
+from ._claims import V4_TO_V5
 from ._rows import qualify_tables
 
 APPLICATION: Final = "tokenlife"
@@ -139,8 +140,9 @@ V3_TO_V4: Final = qualify_tables(
     "{schema}",
 )
 
+#: Version 5: one-time claims (``Store.claim_once``, DPoP proof ids), see ``_claims``.
 #: ``MIGRATIONS[v]`` takes a database from version ``v`` to ``v + 1``.
-MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2, 2: V2_TO_V3, 3: V3_TO_V4}
+MIGRATIONS: Final[dict[int, str]] = {1: V1_TO_V2, 2: V2_TO_V3, 3: V3_TO_V4, 4: V4_TO_V5}
 VERSION: Final = 1 + len(MIGRATIONS)
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

@@ -41,6 +41,7 @@ from tokenlife.store import (
     revoke_record,
 )
 
+from . import _claims as claims
 from . import _rows as rows
 from ._locks import SessionLocks
 from ._schema import check_schema_name, prepare
@@ -328,6 +329,13 @@ class PostgresStore:
         # Rows never expire on their own (purge removes them), so ``now`` is not needed.
         await self._ready().execute(self._q[rows.DENY_EXTEND], jti, float(until))
 
+    @_fails_closed("claim a one-time key")
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        won = await self._ready().fetchval(
+            claims.claim_statement(self.schema), key, float(until), float(now)
+        )
+        return won is True
+
     @_fails_closed("purge")
     async def purge(self, request: PurgeRequest) -> int:
         """At most ``request.limit`` sessions, in transactions of at most
@@ -339,6 +347,9 @@ class PostgresStore:
             async with conn.transaction():
                 await conn.execute(self._q[rows.PURGE_DENIALS], float(request.denials_before))
                 await conn.execute(self._q[rows.PURGE_WATERMARKS], float(request.watermarks_before))
+                await conn.execute(
+                    claims.purge_statement(self.schema), float(request.denials_before)
+                )
             while removed < limit:
                 chunk = min(limit - removed, PURGE_CHUNK)
                 async with conn.transaction():

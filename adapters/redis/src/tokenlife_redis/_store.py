@@ -54,6 +54,7 @@ from tokenlife.store import (
     decide_refresh,
 )
 
+from ._claims import claim_once
 from ._codec import (
     ACCESS_FIELDS,
     SESSION_FIELDS,
@@ -380,6 +381,10 @@ class RedisStore:
                 scripts.run(scripts.deny, (keys.denial(jti),), args),
                 self.client.zadd(keys.denial_queue, {jti: num(until)}, gt=True),
             )
+
+    @_fails_closed("claim a one-time key")
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        return await claim_once(self._scripts, self._keys.prefix, key, until, now)
 
     # -- subject-wide and housekeeping: per-slot steps (see _steps) ------------
 

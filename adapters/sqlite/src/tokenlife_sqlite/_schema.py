@@ -207,8 +207,22 @@ CREATE VIEW sessions AS
     FROM records WHERE jti = ''
 """
 
+#: Version 7: one-time claims (``Store.claim_once``, DPoP proof ids), a table
+#: of their own so that nothing the lifecycle writes moves. A claim is taken
+#: by one upsert that only overwrites a lapsed row, inside the write lock every
+#: process shares, so two processes never both win one key.
+V6_TO_V7: Final = """
+CREATE TABLE claimed_keys (
+    key            TEXT PRIMARY KEY,
+    until          REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX claimed_keys_by_until ON claimed_keys (until)
+"""
+
 #: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``.
-MIGRATIONS: Final[Sequence[str]] = (V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6)
+MIGRATIONS: Final[Sequence[str]] = (
+    V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7,
+)  # fmt: skip
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 #: The page size of a new file. Smaller than SQLite's 4096 because a rotation
 #: dirties about two pages wherever it lands, and with ``synchronous=FULL``
@@ -221,6 +235,7 @@ _TABLES: Final = ("sessions", "refresh", "denials", "watermarks", "changes", "re
 #: The tables (views from v4 on, for the first two) each schema version has.
 _TABLES_OF: Final = {
     1: _TABLES[:4], 2: _TABLES[:5], 3: _TABLES[:5], 4: _TABLES, 5: _TABLES, 6: _TABLES,
+    7: (*_TABLES, "claimed_keys"),
 }  # fmt: skip
 
 
@@ -360,6 +375,7 @@ __all__ = (
     "V3_TO_V4",
     "V4_TO_V5",
     "V5_TO_V6",
+    "V6_TO_V7",
     "Synchronous",
     "check_header",
     "configure",

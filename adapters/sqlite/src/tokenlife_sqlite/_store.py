@@ -47,6 +47,7 @@ from tokenlife.store import (
     SessionRecord,
 )
 
+from . import _claims as claims
 from . import _ops as ops
 from ._batch import NATIVE_ERRORS, Batcher, Runner, Tx, _run_in_thread, store_error
 from ._cache import AccessCache
@@ -250,10 +251,16 @@ class SQLiteStore:
     async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         await self._ready().run(lambda tx: ops.deny_access(tx, jti, until), write=True)
 
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        return await self._ready().run(
+            lambda tx: claims.claim_once(tx, key, until, now), write=True
+        )
+
     async def purge(self, request: PurgeRequest) -> int:
         """At most ``request.limit`` sessions, in transactions of at most
         :data:`PURGE_CHUNK`, so refreshes queued meanwhile wait for one chunk only."""
         batcher = self._ready()
+        await batcher.run(partial(claims.purge_claims, before=request.denials_before), write=True)
         limit, removed = max(request.limit, 0), 0
         while True:
             chunk, sweep = min(limit - removed, PURGE_CHUNK), removed == 0

@@ -90,6 +90,9 @@ REASONS: Final = (
     "reuse_detected",
     "invalid_dpop_proof",
     "use_dpop_nonce",
+    "dpop_required",
+    "dpop_key_mismatch",
+    "dpop_not_bound",
     "other",
 )
 REFRESH_OUTCOMES: Final = (
@@ -116,6 +119,7 @@ STORE_OPERATIONS: Final = (
     "revoke_session",
     "revoke_subject",
     "deny_access",
+    "claim_once",
     "session",
     "refresh_record",
     "sessions",

@@ -162,6 +162,9 @@ class InstrumentedStore:
     async def deny_access(self, jti: str, *, until: float, now: float) -> None:
         await self._timed("deny_access", self.inner.deny_access(jti, until=until, now=now))
 
+    async def claim_once(self, key: str, *, until: float, now: float) -> bool:
+        return await self._timed("claim_once", self.inner.claim_once(key, until=until, now=now))
+
     async def session(self, sid: str) -> SessionRecord | None:
         return await self._timed("session", self.inner.session(sid))
 

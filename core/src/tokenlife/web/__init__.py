@@ -24,6 +24,8 @@ from ._config import (
 )
 from ._cookies import CookieJar, SetCookie
 from ._devices import client_label, session_view
+from ._dpop import DPoPGuard, dpop_token
+from ._dpop_config import DPoPConfig
 from ._facts import HttpRequest, parse_cookies
 from ._gate import Authenticated, Gate, Source
 from ._replies import (
@@ -59,6 +61,8 @@ __all__ = (
     "Authenticated",
     "CookieConfig",
     "CookieJar",
+    "DPoPConfig",
+    "DPoPGuard",
     "Gate",
     "HttpRequest",
     "Refusal",
@@ -78,6 +82,7 @@ __all__ = (
     "covers",
     "csrf_failed",
     "csrf_holds",
+    "dpop_token",
     "insufficient_scope",
     "invalid_grant",
     "invalid_request",

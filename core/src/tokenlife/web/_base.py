@@ -12,10 +12,11 @@ from typing import Any, Final, Literal
 
 from tokenlife._authority import TokenAuthority
 from tokenlife._claims import ACCESS_TYP, REFRESH_TYP, Claims, TokenPair
-from tokenlife._errors import StoreError, TokenError
+from tokenlife._errors import ConfigurationError, StoreError, TokenError
 
 from ._config import WebConfig, compile_exclude
 from ._cookies import CookieJar, SetCookie
+from ._dpop import DPoPGuard
 from ._facts import HttpRequest
 from ._replies import (
     Refusal,
@@ -36,6 +37,7 @@ class GateBase:
 
     __slots__ = (
         "_csrf_header",
+        "_dpop",
         "_exclude",
         "_locations",
         "_methods",
@@ -65,6 +67,9 @@ class GateBase:
         patterns = [exclude] if isinstance(exclude, str) else list(exclude or ())
         self._exclude = compile_exclude([*patterns, *also_exclude])
         self._methods = frozenset(m.upper() for m in config.exclude_http_methods)
+        self._dpop = DPoPGuard(config.dpop, authority, self.now) if config.dpop else None
+        if self._dpop is None and authority.policy.require_dpop:
+            raise ConfigurationError("Policy(require_dpop=True) needs WebConfig(dpop=DPoPConfig())")
 
     # -- what is protected --------------------------------------------------------
 

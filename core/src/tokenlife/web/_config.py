@@ -15,6 +15,8 @@ from typing import Final, Literal
 
 from tokenlife._errors import ConfigurationError
 
+from ._dpop_config import DPoPConfig
+
 TokenLocation = Literal["header", "cookie", "query"]
 SameSite = Literal["lax", "strict", "none"]
 
@@ -143,6 +145,8 @@ class WebConfig:
     #: The clock for "near expiry"; ``None``: the authority's own.
     clock: Callable[[], float] | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: DPoP proofs (RFC 9449) accepted, checked as configured; ``None``: bearer only.
+    dpop: DPoPConfig | None = None
     locations: tuple[TokenLocation, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:

@@ -22,7 +22,7 @@ class HttpRequest:
     response to carry cookies and needs a same-origin check for them.
     """
 
-    __slots__ = ("_cookies", "body", "headers", "method", "path", "query", "websocket")
+    __slots__ = ("_cookies", "body", "headers", "method", "path", "query", "scheme", "websocket")
 
     def __init__(
         self,
@@ -33,6 +33,7 @@ class HttpRequest:
         query: bytes = b"",
         body: bytes = b"",
         websocket: bool = False,
+        scheme: str | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -40,6 +41,8 @@ class HttpRequest:
         self.query = query
         self.body = body
         self.websocket = websocket
+        #: ``http`` or ``https`` when the server said (DPoP proofs name the whole URL).
+        self.scheme = scheme
         self._cookies: Mapping[str, str] | None = None
 
     @classmethod
@@ -52,10 +55,19 @@ class HttpRequest:
         query: str | bytes = b"",
         body: bytes = b"",
         websocket: bool = False,
+        scheme: str | None = None,
     ) -> HttpRequest:
         """A request from headers in any casing, as ``str`` or ``bytes``."""
         pairs = [(_bytes(name).lower(), _bytes(value)) for name, value in headers]
-        return cls(method.upper(), path, pairs, query=_bytes(query), body=body, websocket=websocket)
+        return cls(
+            method.upper(),
+            path,
+            pairs,
+            query=_bytes(query),
+            body=body,
+            websocket=websocket,
+            scheme=scheme,
+        )
 
     @classmethod
     def from_asgi(cls, scope: Mapping[str, Any], body: bytes = b"") -> HttpRequest:
@@ -68,6 +80,7 @@ class HttpRequest:
             query=scope.get("query_string", b""),
             body=body,
             websocket=websocket,
+            scheme=_HTTP_SCHEMES.get(scope.get("scheme", "")),
         )
 
     def header(self, name: bytes) -> bytes | None:
@@ -112,6 +125,9 @@ def parse_cookies(header: bytes) -> Mapping[str, str]:
             if name and name not in found:
                 found[name] = value.strip().strip('"')
     return found
+
+
+_HTTP_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
 def _bytes(value: str | bytes) -> bytes:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import msgspec
 
 from tokenlife._claims import ACCESS_TYP, REFRESH_TYP, Claims
-from tokenlife._errors import ExpiredTokenError, StoreError, TokenError
+from tokenlife._errors import DPoPBindingError, ExpiredTokenError, StoreError, TokenError
 
 from ._base import Source
 from ._cookies import SetCookie
 from ._devices import Devices
+from ._dpop import dpop_token
 from ._facts import HttpRequest
 from ._replies import (
     csrf_failed,
@@ -61,8 +62,16 @@ class Gate(Routes, Devices):
                         # The hot path: one coroutine, no helper (this runs on every request).
                         try:
                             return Authenticated(await self._verify(token))
+                        except DPoPBindingError as exc:
+                            if self._dpop is not None:  # a bound token used as a bearer token
+                                raise self._dpop.token_refused(exc.code) from None
+                            raise invalid_token(exc.code) from None
                         except TokenError as exc:
                             raise invalid_token(exc.code) from None
+                    if self._dpop is not None:
+                        token = dpop_token(request)
+                        if token is not None:
+                            return Authenticated(await self._proven(request, token))
                 elif location == "cookie":
                     found = await self._from_cookies(request)
                     if found is not None:
@@ -74,6 +83,19 @@ class Gate(Routes, Devices):
         except StoreError as exc:
             raise self._outage(request, exc) from None
         raise unauthorized("no_token")
+
+    async def _proven(self, request: HttpRequest, token: str) -> Claims:
+        """``Authorization: DPoP``: the proof's stateless checks, the token (a read),
+        then the proof's one-time claim (a write), so a refused token writes nothing."""
+        guard = self._dpop
+        assert guard is not None
+        proof = guard.check(request, access_token=token, resource=True)
+        try:
+            claims = await self.authority.verify(token, proof.jkt)
+        except TokenError as exc:
+            raise guard.token_refused(exc.code) from None
+        await guard.claim(proof, resource=True)
+        return claims
 
     async def _verified(self, token: str) -> Claims:
         try:

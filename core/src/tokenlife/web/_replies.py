@@ -32,7 +32,17 @@ class Refusal(Exception):
     raise it from deep inside a request and answer it in one handler.
     """
 
-    __slots__ = ("challenge", "clear_cookies", "error", "reason", "scope", "status")
+    __slots__ = (
+        "challenge",
+        "clear_cookies",
+        "error",
+        "headers",
+        "params",
+        "reason",
+        "scheme",
+        "scope",
+        "status",
+    )
 
     def __init__(
         self,
@@ -43,6 +53,9 @@ class Refusal(Exception):
         challenge: str | None = None,
         clear_cookies: bool = False,
         scope: str = "",
+        scheme: str = "Bearer",
+        params: tuple[str, ...] = (),
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(f"{status} {error} ({reason})")
         self.status = status
@@ -51,6 +64,11 @@ class Refusal(Exception):
         self.challenge = challenge
         self.clear_cookies = clear_cookies
         self.scope = scope
+        #: The challenge's auth scheme and extra parameters (``DPoP``, ``algs="ES256"``).
+        self.scheme = scheme
+        self.params = params
+        #: Headers the response carries besides the challenge (``DPoP-Nonce``).
+        self.headers = headers
 
 
 def unauthorized(reason: str = "no_token") -> Refusal:
@@ -132,14 +150,22 @@ def no_content(set_cookies: tuple[SetCookie, ...] = ()) -> Reply:
     return Reply(status=204, headers=NO_STORE, set_cookies=set_cookies)
 
 
-def challenge(realm: str | None, error: str, scope: str = "") -> str:
-    """The ``WWW-Authenticate`` value (RFC 6750 §3)."""
+def challenge(
+    realm: str | None,
+    error: str,
+    scope: str = "",
+    *,
+    scheme: str = "Bearer",
+    extra: tuple[str, ...] = (),
+) -> str:
+    """The ``WWW-Authenticate`` value (RFC 6750 §3; RFC 9449 §7.1 with ``scheme="DPoP"``)."""
     params = [f'realm="{realm}"'] if realm else []
     if error:
         params.append(f'error="{error}"')
     if scope:
         params.append(f'scope="{scope}"')
-    return "Bearer " + ", ".join(params) if params else "Bearer"
+    params.extend(extra)
+    return f"{scheme} " + ", ".join(params) if params else scheme
 
 
 def refusal_reply(
@@ -148,7 +174,19 @@ def refusal_reply(
     """The response for ``refusal``: ``{"error": code}``, its challenge, maybe clearing cookies."""
     headers: list[tuple[str, str]] = []
     if refusal.challenge is not None:
-        headers.append(("www-authenticate", challenge(realm, refusal.challenge, refusal.scope)))
+        headers.append(
+            (
+                "www-authenticate",
+                challenge(
+                    realm,
+                    refusal.challenge,
+                    refusal.scope,
+                    scheme=refusal.scheme,
+                    extra=refusal.params,
+                ),
+            )
+        )
+    headers.extend(refusal.headers)
     if refusal.status == 503:
         headers.append(("retry-after", "1"))
     return json_reply(

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tokenlife._claims import REFRESH_TYP, TokenPair
-from tokenlife._errors import RevokedTokenError, StoreError, TokenError
+from tokenlife._errors import DPoPBindingError, RevokedTokenError, StoreError, TokenError
 
 from ._base import GateBase, Source
 from ._body import is_json, token_body
 from ._devices import CLIENT_KEY, client_label
+from ._dpop import dpop_token
 from ._facts import HttpRequest
 from ._replies import (
     Refusal,
@@ -64,8 +65,12 @@ class Routes(GateBase):
                     raise invalid_grant("refresh_refused", clear_cookies=True)
                 if not csrf_holds(request.header(self._csrf_header), claims):
                     raise csrf_failed("csrf_mismatch")
+            jkt = await self._proven_key(request)
             try:
-                pair = await self.authority.refresh(token)
+                pair = await self.authority.refresh(token, jkt)
+            except DPoPBindingError as exc:
+                # Proving the session's own key fixes it: a token error, nothing ends.
+                raise Refusal(400, "invalid_dpop_proof", exc.code) from None
             except TokenError as exc:
                 dead = from_cookie or (
                     isinstance(exc, RevokedTokenError) and self._cookie_of(request, token)
@@ -92,12 +97,16 @@ class Routes(GateBase):
         try:
             token = (
                 bearer_token(request)
+                or (dpop_token(request) if self._dpop is not None else None)
                 or token_body(request, max_bytes=self.config.max_body_bytes).presented
             )
             if token is not None:
                 claims = self._any_authentic(token)
                 if claims is None:
                     raise invalid_token("logout_token_refused")
+                if claims.jkt is not None and await self._proven_key(request) != claims.jkt:
+                    # A copied bound token cannot even log its owner out.
+                    raise invalid_token("logout_dpop_key")
                 ended = await self._end(claims)
                 clear = ended and jar is not None and self._cookie_of(request, token)
                 return no_content(jar.clearing() if clear and jar is not None else ())
@@ -153,12 +162,19 @@ class Routes(GateBase):
             if label is not None and CLIENT_KEY not in (metadata or {}):
                 metadata = {**(metadata or {}), CLIENT_KEY: label}
         try:
+            jkt = await self._proven_key(request)
+            if jkt is None and self.authority.policy.require_dpop:
+                raise Refusal(400, "invalid_dpop_proof", "dpop_missing")
             pair = await self.issue(
-                subject, scopes=scopes, claims=claims, fresh=fresh, metadata=metadata
+                subject, scopes=scopes, claims=claims, fresh=fresh, metadata=metadata, jkt=jkt
             )
+        except Refusal as refusal:
+            return refusal_reply(refusal) if request is None else self.refused(request, refusal)
         except StoreError as exc:
             return refusal_reply(unavailable(f"store_error: {exc}"))
-        cookies = request is None or is_json(request.content_type)
+        # A DPoP-bound session lives in its client's memory, never in cookies:
+        # a browser would send them without a proof, and they would only be refused.
+        cookies = (request is None or is_json(request.content_type)) and jkt is None
         return self.pair_reply(pair, cookies=cookies, content=content, status=status)
 
     async def issue(
@@ -169,8 +185,9 @@ class Routes(GateBase):
         claims: Mapping[str, Any] | None = None,
         fresh: bool = True,
         metadata: Mapping[str, str] | None = None,
+        jkt: str | None = None,
     ) -> TokenPair:
-        """A new session's pair, with a CSRF value in cookie mode."""
+        """A new session's pair, with a CSRF value in cookie mode; bound to ``jkt`` if given."""
         return await self.authority.issue(
             subject,
             scopes=scopes,
@@ -178,7 +195,16 @@ class Routes(GateBase):
             fresh=fresh,
             csrf=self.jar is not None,
             metadata=metadata,
+            jkt=jkt,
         )
+
+    async def _proven_key(self, request: HttpRequest | None) -> str | None:
+        """The key a token-route request proved (checked, claimed once), or ``None`` without
+        a ``DPoP`` header; a bad proof is a 400 :class:`Refusal` (RFC 9449 §5)."""
+        guard = self._dpop
+        if guard is None or request is None or not guard.presented(request):
+            return None
+        return (await guard.prove(request, resource=False)).jkt
 
 
 __all__ = ("Routes",)
