@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, ExitStack
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from tokenlife import (
     ACCESS_TYP,
     REFRESH_TYP,
+    Claims,
     Codec,
     KeySet,
     Policy,
@@ -38,6 +39,8 @@ from . import _ops as ops
 from ._fakes import FrozenClock, SequentialIds
 
 T = TypeVar("T")
+#: What a client does with a token, as the front door sees it.
+Action = Literal["verify", "refresh", "revoke"]
 
 #: Opens a fresh, empty store each time it is called (one per example).
 LifecycleStoreFactory = Callable[[], AbstractAsyncContextManager[Store]]
@@ -118,7 +121,7 @@ class DriverBase:
         self.access_order: list[str] = []
         #: Where the current step's ids begin (probed for stray records).
         self._step_start = 0
-        #: Outcome classes of every authority call in the current step.
+        #: The model's outcome of every refresh in the current step (reuse events).
         self._outcomes: list[str] = []
         #: Purged sessions whose absence the store has already confirmed.
         self._gone: set[str] = set()
@@ -138,10 +141,43 @@ class DriverBase:
         except TokenError as exc:
             return exc
 
-    def _outcome(self, result: object) -> str:
-        outcome = outcome_of(result)
-        self._outcomes.append(outcome)
+    @staticmethod
+    def _outcome(result: object) -> str:
+        return outcome_of(result)
+
+    # -- the front door: how a step reaches the authority ------------------------------
+    # Directly here; the HTTP driver (._http) goes through an app's routes instead,
+    # and sees each outcome as the app answers it.
+
+    async def _front_issue(self, op: ops.Issue) -> TokenPair:
+        return await self.auth.issue(
+            op.subject,
+            scopes=op.scopes,
+            claims=ops.CLAIM_SETS[op.claims],
+            csrf=op.csrf,
+            metadata=ops.METADATA[op.metadata],
+        )
+
+    async def _front_verify(self, token: str) -> Claims:
+        return await self.auth.verify(token)
+
+    async def _front_refresh(self, token: str) -> TokenPair:
+        return await self.auth.refresh(token)
+
+    async def _front_revoke(self, token: str) -> None:
+        await self.auth.revoke(token)
+
+    def _seen(self, action: Action, outcome: str) -> str:
+        """What the front shows of the model's ``outcome`` for ``action``: everything."""
         return outcome
+
+    def _forged_outcome(self, action: Action) -> str:
+        """A forged token refused (RFC 7009: a revoke of one is silently ignored)."""
+        return m.OK if action == "revoke" else m.BAD_SIGNATURE
+
+    def _model_revoke(self, kind: Literal["access", "refresh"], jti: str) -> bool:
+        """The model's side of a logout with a token; True if the store may change."""
+        return self.model.revoke_token(kind=kind, jti=jti)
 
     async def _snapshot(
         self, *, probe: bool = False, full: bool = False, listings: bool | None = None
@@ -291,6 +327,7 @@ __all__ = (
     "KEYS",
     "REVOKE",
     "UNKNOWN_SID",
+    "Action",
     "DriverBase",
     "LifecycleStoreFactory",
     "TrackedIds",

@@ -30,12 +30,14 @@ class RefreshSteps(DriverBase):
         decision = model.decide_refresh(
             jti, sid=record.sid, subject=record.subject, exp_claim=record.exp_claim
         )
-        result = await self._call(partial(self.auth.refresh, record.token))
+        result = await self._call(partial(self._front_refresh, record.token))
         actual = self._outcome(result)
-        assert actual == decision.outcome, (
+        expected = self._seen("refresh", decision.outcome)
+        assert actual == expected, (
             f"refresh of {jti} (session {record.sid}): got {actual}, "
-            f"model expects {decision.outcome} ({decision.kind})"
+            f"model expects {expected} ({decision.kind})"
         )
+        self._outcomes.append(decision.outcome)
         self.tally[f"refresh {decision.kind}"] += 1
         if isinstance(result, TokenPair) and decision.kind == "replay":
             # Invariant 4: the same successor, byte for byte (HS256 is deterministic).
@@ -79,7 +81,7 @@ class RefreshSteps(DriverBase):
 
             async def one(i: int) -> None:
                 try:
-                    results[i] = await auth.refresh(model.refresh[jtis[i]].token)
+                    results[i] = await self._front_refresh(model.refresh[jtis[i]].token)
                 except TokenError as exc:
                     results[i] = exc
 
@@ -108,12 +110,14 @@ class RefreshSteps(DriverBase):
         items = [*jtis, REVOKE] if op.revoke else jtis
         for order in sorted(set(itertools.permutations(items))):
             trial = copy.deepcopy(model)
-            if Counter(serially(trial, sid, order, new_jti, new_token)) == observed:
+            serial = serially(trial, sid, order, new_jti, new_token)
+            if Counter((j, self._seen("refresh", o), t) for j, o, t in serial) == observed:
                 break
         else:
             raise AssertionError(f"{op}: outcomes {sorted(actual)} fit no serial order")
         chain, generation = len(session.chain), session.generation
         outcomes = serially(model, sid, order, new_jti, new_token)
+        self._outcomes += [o for _, o, _ in outcomes]
         rotated = len(session.chain) - chain
         assert rotated == (1 if new_token else 0)
         if rotated:

@@ -22,16 +22,7 @@ class TokenSteps(DriverBase):
     async def _issue(self, op: ops.Issue) -> str:
         model = self.model
         custom, metadata = ops.CLAIM_SETS[op.claims], ops.METADATA[op.metadata]
-        result = await self._call(
-            partial(
-                self.auth.issue,
-                op.subject,
-                scopes=op.scopes,
-                claims=custom,
-                csrf=op.csrf,
-                metadata=metadata,
-            )
-        )
+        result = await self._call(partial(self._front_issue, op))
         assert isinstance(result, TokenPair), result
         refresh = self._claims(result.refresh_token, REFRESH_TYP)
         access_claims: dict[str, object] = dict(custom)
@@ -59,11 +50,12 @@ class TokenSteps(DriverBase):
         token = self._pick_access(op.index)
         if token is None:
             return "skip"
-        expected = self.model.verify(token.jti)
-        result = await self._call(partial(self.auth.verify, token.token))
+        decided = self.model.verify(token.jti)
+        expected = self._seen("verify", decided)
+        result = await self._call(partial(self._front_verify, token.token))
         actual = self._outcome(result)
         assert actual == expected, f"verify {token}: got {actual}, model expects {expected}"
-        self.tally[f"verify {actual}"] += 1
+        self.tally[f"verify {decided}"] += 1
         if isinstance(result, Claims):
             assert (result.jti, result.sid, result.sub) == (token.jti, token.sid, token.subject)
         return actual
@@ -74,14 +66,15 @@ class TokenSteps(DriverBase):
             if not order:
                 return "skip"
             token = self.model.refresh[order[op.index % len(order)]].token
-            result: object = await self._call(partial(self.auth.verify, token))
+            result: object = await self._call(partial(self._front_verify, token))
         else:
             access = self._pick_access(op.index)
             if access is None:
                 return "skip"
-            result = await self._call(partial(self.auth.refresh, access.token))
+            result = await self._call(partial(self._front_refresh, access.token))
         actual = self._outcome(result)
-        assert actual == m.WRONG_TYPE, f"{op}: got {actual}"
+        expected = self._seen("verify" if op.kind == "verify" else "refresh", m.WRONG_TYPE)
+        assert actual == expected, f"{op}: got {actual}, expected {expected}"
         return actual
 
     async def _revoke(self, op: ops.Revoke) -> tuple[str, bool]:
@@ -97,12 +90,14 @@ class TokenSteps(DriverBase):
                 return "skip", False
             jti = order[op.index % len(order)]
             token = model.refresh[jti].token
-        changes = model.revoke_token(kind=op.kind, jti=jti)
-        assert await self._call(partial(self.auth.revoke, token)) is None
+        changes = self._model_revoke(op.kind, jti)
+        done = await self._call(partial(self._front_revoke, token))
+        assert done is None, f"{op}: got {self._outcome(done)}"
         if op.twice:
             # Invariant 11: a second revoke changes nothing.
             first = await self._snapshot(full=True)
-            assert await self._call(partial(self.auth.revoke, token)) is None
+            again = await self._call(partial(self._front_revoke, token))
+            assert again is None, f"{op} again: got {self._outcome(again)}"
             await self._assert_unchanged(first, op)
         return m.OK, changes
 
@@ -167,10 +162,10 @@ class TokenSteps(DriverBase):
             genuine, typ = picked.token, ACCESS_TYP
         forged = self.forger.encode(self.auth.codec.peek_claims(genuine), typ=typ)
         assert forged != genuine
-        call = {"verify": self.auth.verify, "refresh": self.auth.refresh}.get(op.action)
-        result: object = await self._call(partial(call or self.auth.revoke, forged))
+        call = {"verify": self._front_verify, "refresh": self._front_refresh}.get(op.action)
+        result: object = await self._call(partial(call or self._front_revoke, forged))
         actual = self._outcome(result)
-        expected = m.OK if op.action == "revoke" else m.BAD_SIGNATURE
+        expected = self._forged_outcome(op.action)
         assert actual == expected, f"{op}: got {actual}"
         self.tally[f"forged {op.action}"] += 1
         return actual
@@ -192,8 +187,9 @@ class TokenSteps(DriverBase):
             record.jti, sid=claims["sid"], subject=claims["sub"], exp_claim=claims["exp"]
         )
         assert decision.kind in ("expired", "unknown"), decision
-        actual = self._outcome(await self._call(partial(self.auth.refresh, token)))
-        assert actual == decision.outcome, f"{op}: got {actual}, expected {decision.outcome}"
+        actual = self._outcome(await self._call(partial(self._front_refresh, token)))
+        expected = self._seen("refresh", decision.outcome)
+        assert actual == expected, f"{op}: got {actual}, expected {expected}"
         self.tally[f"doctored {decision.kind}"] += 1
         return actual
 
