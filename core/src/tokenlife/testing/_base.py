@@ -119,8 +119,9 @@ class DriverBase:
         #: Refresh jtis and access jtis in issue order (what indices pick from).
         self.refresh_order: list[str] = []
         self.access_order: list[str] = []
-        #: Where the current step's ids begin (probed for stray records).
+        #: Where the current step's ids and security events begin.
         self._step_start = 0
+        self._events_start = 0
         #: The model's outcome of every refresh in the current step (reuse events).
         self._outcomes: list[str] = []
         #: Purged sessions whose absence the store has already confirmed.

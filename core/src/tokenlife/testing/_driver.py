@@ -43,7 +43,7 @@ class Driver(RefreshSteps, TokenSteps):
 
     async def _apply(self, op: ops.Op) -> str:
         revoked_before = self.model.revoked_sids()
-        events_before = len(self.events)
+        events_before = self._events_start = len(self.events)
         self._step_start = len(self.ids.issued)
         self._outcomes = []
         entry, writes = await self._dispatch(op)

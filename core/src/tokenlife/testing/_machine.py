@@ -163,8 +163,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         config = fixed or m.Config(
             grace=grace, leeway=leeway, floor_on_refresh=floor, session_ttl=session_ttl
         )
-        self._driver = Driver(type(self).store_factory, config, backend=type(self).backend)
+        self._driver = self._new_driver(config)
         self._do(Issue(subject))
+
+    def _new_driver(self, config: m.Config) -> Driver:
+        return Driver(type(self).store_factory, config, backend=type(self).backend)
 
     def teardown(self) -> None:
         if self._driver is not None:

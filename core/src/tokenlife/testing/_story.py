@@ -46,6 +46,8 @@ def words(entry: str) -> str:
     """A trace entry (``ok``, ``ReuseDetectedError:reuse_detected>...``) in words."""
     if entry.startswith("ok:"):
         return f"ok ({entry[3:]})"
+    if entry.startswith("HttpRefusal:"):
+        return f"refused, {entry.partition(':')[2]}"
     parts = [_CODES.get(part, part) for part in entry.split(">")]
     if len(parts) == 2:
         return f"{parts[0]}; the newest token then: {parts[1]}"
