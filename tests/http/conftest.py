@@ -165,10 +165,11 @@ def cleared(response: Response) -> bool:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.http import test_lifecycle
+    from tokenlife.testing.lifecycle import HTTP_EXAMPLES
 
     if not test_lifecycle.CAUGHT:
         return
-    budget = test_lifecycle.HTTP_EXAMPLES
+    budget = HTTP_EXAMPLES
     terminalreporter.section(f"broken apps: examples to catch over HTTP (budget {budget})")
     for name, (first, seconds) in sorted(test_lifecycle.CAUGHT.items()):
         terminalreporter.write_line(f"{name:<30} {first:>4} examples  {seconds:6.1f} s")

@@ -31,7 +31,7 @@ class Driver(RefreshSteps, TokenSteps):
         failed check raises :class:`LifecycleViolation`, which tells the
         operations so far in words.
         """
-        line = describe(op, self.model, self.access_order, self.refresh_order)
+        line = self._describe(op)
         try:
             entry = self.portal.call(self._apply, op)
         except Exception as exc:
@@ -40,6 +40,9 @@ class Driver(RefreshSteps, TokenSteps):
         if entry != "skip":
             self.story.append(f"{line} -> {words(entry)}")
         return entry
+
+    def _describe(self, op: ops.Op) -> str:
+        return describe(op, self.model, self.access_order, self.refresh_order)
 
     async def _apply(self, op: ops.Op) -> str:
         revoked_before = self.model.revoked_sids()

@@ -95,6 +95,12 @@ class HttpDriver(Driver):
         # A login over HTTP carries a username and a password, nothing more.
         return super().apply(ops.Issue(op.subject) if isinstance(op, ops.Issue) else op)
 
+    def _describe(self, op: ops.Op) -> str:
+        line = super()._describe(op)
+        if isinstance(op, ops.Revoke) or (isinstance(op, ops.Forged) and op.action == "revoke"):
+            return line.replace("revoke ", "log out with ", 1)  # POST to the logout route
+        return line
+
     # -- what the client sees -----------------------------------------------------------
 
     def _seen(self, action: Action, outcome: str) -> str:

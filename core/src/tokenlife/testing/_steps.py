@@ -166,7 +166,7 @@ class TokenSteps(DriverBase):
         result: object = await self._call(partial(call or self._front_revoke, forged))
         actual = self._outcome(result)
         expected = self._forged_outcome(op.action)
-        assert actual == expected, f"{op}: got {actual}"
+        assert actual == expected, f"{op}: got {actual}, expected {expected}"
         self.tally[f"forged {op.action}"] += 1
         return actual
 

@@ -123,7 +123,7 @@ def _invariants(detail: str) -> list[str]:
     if cited:
         return [f"invariant {n}: {INVARIANTS[n]}" for n in dict.fromkeys(cited)]
     if "model expects" in detail or "expected" in detail or "got " in detail:
-        return ["the store's answer or records differ from what the lifecycle rules prescribe"]
+        return ["an answer or the stored records differ from what the lifecycle rules prescribe"]
     return ["the store misbehaved (see the error below)"]
 
 

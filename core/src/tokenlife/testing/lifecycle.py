@@ -124,13 +124,13 @@ def _machine_class(
         "__module__": base.__module__,
     }
     machine = cast("type[LifecycleMachine]", type(name, (base,), attributes))
-    budget: dict[str, int] = {} if max_examples is None else {"max_examples": max_examples}
     configured = settings(
         deadline=None,
         stateful_step_count=steps,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        **budget,
     )
+    if max_examples is not None:
+        configured = settings(configured, max_examples=max_examples)
     return configured(machine)
 
 
