@@ -161,3 +161,15 @@ def cleared(response: Response) -> bool:
     """Does the response clear cookies (and set none)?"""
     values = set_cookies(response).values()
     return bool(values) and all("max-age=0" in v.lower() for v in values)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.http import test_lifecycle
+    from tokenlife.testing.lifecycle import HTTP_EXAMPLES
+
+    if not test_lifecycle.CAUGHT:
+        return
+    budget = HTTP_EXAMPLES
+    terminalreporter.section(f"broken apps: examples to catch over HTTP (budget {budget})")
+    for name, (first, seconds) in sorted(test_lifecycle.CAUGHT.items()):
+        terminalreporter.write_line(f"{name:<30} {first:>4} examples  {seconds:6.1f} s")

@@ -38,6 +38,9 @@ from ._ops import (
 #: Logins per run, and at once: dead sessions stay in the run (cheap to check).
 MAX_SESSIONS = 10
 MAX_LIVE = 3
+#: Refreshes of one :meth:`LifecycleMachine.stay_signed_in` walk at most (a default
+#: session ends within six).
+MAX_KEEP_ALIVE = 8
 
 
 @dataclass
@@ -160,8 +163,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         config = fixed or m.Config(
             grace=grace, leeway=leeway, floor_on_refresh=floor, session_ttl=session_ttl
         )
-        self._driver = Driver(type(self).store_factory, config, backend=type(self).backend)
+        self._driver = self._new_driver(config)
         self._do(Issue(subject))
+
+    def _new_driver(self, config: m.Config) -> Driver:
+        return Driver(type(self).store_factory, config, backend=type(self).backend)
 
     def teardown(self) -> None:
         if self._driver is not None:
@@ -170,12 +176,14 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # -- logins and access tokens -------------------------------------------------------
 
-    @precondition(
-        lambda self: (
-            len(self.driver.model.sessions) < MAX_SESSIONS
-            and sum(map(self.driver.model.is_live, self.driver.model.sessions)) < MAX_LIVE
+    def _may_log_in(self) -> bool:
+        model = self.driver.model
+        return (
+            len(model.sessions) < MAX_SESSIONS
+            and sum(map(model.is_live, model.sessions)) < MAX_LIVE
         )
-    )
+
+    @precondition(lambda self: self._may_log_in())
     @rule(
         subject=st.sampled_from(ops.SUBJECTS),
         scopes=st.sampled_from(ops.SCOPES),
@@ -203,6 +211,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         index = older[k % len(older)]
         self._wait(timing, self.driver.model.access[self.driver.access_order[index]].sid)
         self._do(Verify(index))
+
+    def _live_access(self) -> list[int]:
+        model = self.driver.model
+        return [
+            i
+            for i, jti in enumerate(self.driver.access_order)
+            if not model.token_expired(model.access[jti].exp)
+        ]
 
     def _older_access(self) -> list[int]:
         model = self.driver.model
@@ -269,7 +285,40 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._wait(timing, self._sid(index))
         self._do(ConcurrentRefresh(index, backs, revoke))
 
+    @precondition(lambda self: any(map(self.driver.model.is_live, self.driver.model.sessions)))
+    @rule(k=indices, share=st.sampled_from([0.5, 0.9, 0.999]))
+    def stay_signed_in(self, k: int, share: float) -> None:
+        """A client that refreshes every ``share`` of the refresh lifetime until its
+        session ends: the walk crosses the moment from which the session's end caps
+        every successor (none may outlive it), then refreshes past that end."""
+        model = self.driver.model
+        index = self._pick(k)
+        sid = self._sid(index)
+        for _ in range(MAX_KEEP_ALIVE):
+            if not model.is_live(sid):
+                break
+            self._do(Advance(model.config.refresh_ttl * share))
+            self._do(Refresh(index, 0))
+
+    @precondition(_chains_of(2))
+    @rule(k=indices, late=st.sampled_from([0.25, 1.0, 30.0]))
+    def thief_replays(self, k: int, late: float) -> None:
+        """A stolen token replayed after its owner refreshed, past the grace window:
+        reuse is detected and the whole session dies, the owner's newest token too."""
+        index = self._pick(k, chain=2)
+        sid = self._sid(index)
+        self._wait(("grace", late), sid)
+        self._do(Refresh(index, 1))
+
     # -- revocation -------------------------------------------------------------------------
+
+    @precondition(lambda self: bool(self._live_access()))
+    @rule(i=indices, twice=st.booleans())
+    def logout(self, i: int, twice: bool) -> None:
+        """Log out with an access token still alive (what an app's logout does):
+        the session ends and the token's ``jti`` is denied until its ``exp``."""
+        live = self._live_access()
+        self._do(Revoke("access", live[i % len(live)], twice))
 
     @rule(
         what=st.sampled_from(["access", "refresh", "session", "unknown session", "subject"]),
@@ -278,7 +327,10 @@ class LifecycleMachine(RuleBasedStateMachine):
     )
     def revoke(self, what: str, i: int, twice: bool) -> None:
         if what == "access":
-            self._do(Revoke("access", -1 - i % 8, twice))
+            # Mostly a token still alive (the logout an app performs), else a recent one.
+            live = self._live_access()
+            index = live[i % len(live)] if live and i % 4 else -1 - i % 8
+            self._do(Revoke("access", index, twice))
         elif what == "refresh":
             self._do(Revoke("refresh", i, twice))
         elif what == "session":
@@ -290,6 +342,26 @@ class LifecycleMachine(RuleBasedStateMachine):
             sessions = self.driver.model.session_list()
             subject = sessions[self._pick(i)].subject if i % 4 else ops.SUBJECTS[i % 3]
             self._do(RevokeSubject(subject, twice))
+
+    @rule(
+        k=indices,
+        before=st.booleans(),
+        after=st.booleans(),
+        pause=st.sampled_from([0.0, 0.25, 0.5]),
+    )
+    def log_out_everywhere(self, k: int, before: bool, after: bool, pause: float) -> None:
+        """ "Log out everywhere" as it happens: just after a login of the subject at
+        the same instant (a new device), and or followed at once by a new login (a
+        password reset), within one second: the first session must go, the second stay."""
+        if pause:
+            self._do(Advance(pause))
+        sessions = self.driver.model.session_list()
+        subject = ops.SUBJECTS[k % 3] if before else sessions[self._pick(k)].subject
+        if before and self._may_log_in():
+            self._do(Issue(subject))
+        self._do(RevokeSubject(subject))
+        if after and self._may_log_in():
+            self._do(Issue(subject))
 
     # -- time and housekeeping ----------------------------------------------------------------
 
@@ -333,4 +405,4 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._do(WrongType(what.kind, i))
 
 
-__all__ = ("MAX_LIVE", "MAX_SESSIONS", "LifecycleMachine", "RunStats", "timings")
+__all__ = ("MAX_KEEP_ALIVE", "MAX_LIVE", "MAX_SESSIONS", "LifecycleMachine", "RunStats", "timings")

@@ -390,6 +390,12 @@ class Model:
             changed = self._revoke(session, LOGOUT) or changed
         return changed
 
+    def logout(self, sid: str) -> bool:
+        """The web layer's logout with an authentic token (expired or not): its session
+        ends, nothing is denied. True if the store should change."""
+        session = self.stored(sid)
+        return session is not None and self._revoke(session, LOGOUT)
+
     def revoke_session(self, sid: str) -> bool:
         session = self.stored(sid)
         if session is None:

@@ -46,6 +46,8 @@ def words(entry: str) -> str:
     """A trace entry (``ok``, ``ReuseDetectedError:reuse_detected>...``) in words."""
     if entry.startswith("ok:"):
         return f"ok ({entry[3:]})"
+    if entry.startswith("HttpRefusal:"):
+        return f"refused, {entry.partition(':')[2]}"
     parts = [_CODES.get(part, part) for part in entry.split(">")]
     if len(parts) == 2:
         return f"{parts[0]}; the newest token then: {parts[1]}"
@@ -121,7 +123,7 @@ def _invariants(detail: str) -> list[str]:
     if cited:
         return [f"invariant {n}: {INVARIANTS[n]}" for n in dict.fromkeys(cited)]
     if "model expects" in detail or "expected" in detail or "got " in detail:
-        return ["the store's answer or records differ from what the lifecycle rules prescribe"]
+        return ["an answer or the stored records differ from what the lifecycle rules prescribe"]
     return ["the store misbehaved (see the error below)"]
 
 

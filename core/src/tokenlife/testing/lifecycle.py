@@ -14,7 +14,11 @@ failure is shrunk to a short sequence and told in words
 
     TestMyStore = lifecycle_state_machine(MyStore).TestCase  # pytest or unittest
 
-Needs Hypothesis and anyio (``pip install tokenlife[testing]``); the rest of
+:func:`http_lifecycle_state_machine` drives an app over HTTP instead, through
+its framework adapter's routes, to certify the adapter (or the app) the same
+way.
+
+Needs Hypothesis, anyio and httpx (``pip install tokenlife[testing]``); the rest of
 :mod:`tokenlife.testing` does not. Test tooling, not runtime: nothing in
 ``tokenlife`` imports this module.
 """
@@ -29,6 +33,7 @@ from hypothesis import strategies as st
 
 from ._checks import Snapshot
 from ._driver import Driver, LifecycleStoreFactory, outcome_of
+from ._http import USERS, AppFactory, HttpDriver, HttpLifecycleMachine, HttpRefusal
 from ._machine import LifecycleMachine, RunStats
 from ._model import Config, Decision, MAccess, Model, MRefresh, MSession
 from ._ops import (
@@ -59,6 +64,9 @@ if typing.TYPE_CHECKING:
 
 #: Operations per example: long enough to rotate, replay and expire a session.
 DEFAULT_STEPS = 25
+#: Examples an HTTP machine runs by default: each step is a real request through
+#: the framework, and the store-level bugs are the store machine's to find.
+HTTP_EXAMPLES = 50
 
 
 def config_from_policy(policy: Policy) -> Config:
@@ -96,6 +104,36 @@ def operation_sequences(*, max_size: int = 60) -> st.SearchStrategy[list[Op]]:
     return st.builds(random_ops, st.randoms(use_true_random=False), st.integers(1, max_size))
 
 
+def _machine_class(
+    base: type[LifecycleMachine],
+    name: str,
+    attributes: dict[str, object],
+    *,
+    policy: Policy | None,
+    backend: str,
+    steps: int,
+    max_examples: int | None = None,
+) -> type[LifecycleMachine]:
+    if backend not in ("asyncio", "trio"):
+        raise ValueError(f"backend must be 'asyncio' or 'trio', not {backend!r}")
+    attributes = {
+        **attributes,
+        "config": None if policy is None else config_from_policy(policy),
+        "backend": backend,
+        "stats": RunStats(),
+        "__module__": base.__module__,
+    }
+    machine = cast("type[LifecycleMachine]", type(name, (base,), attributes))
+    configured = settings(
+        deadline=None,
+        stateful_step_count=steps,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    if max_examples is not None:
+        configured = settings(configured, max_examples=max_examples)
+    return configured(machine)
+
+
 def lifecycle_state_machine(
     store_factory: LifecycleStoreFactory,
     *,
@@ -121,37 +159,73 @@ def lifecycle_state_machine(
     operations an example, the current profile's example budget); decorate it
     with ``@hypothesis.settings(...)`` to change them.
     """
-    if backend not in ("asyncio", "trio"):
-        raise ValueError(f"backend must be 'asyncio' or 'trio', not {backend!r}")
-    attributes = {
-        "store_factory": staticmethod(store_factory),
-        "config": None if policy is None else config_from_policy(policy),
-        "backend": backend,
-        "stats": RunStats(),
-        "__module__": LifecycleMachine.__module__,
-    }
-    machine = cast("type[LifecycleMachine]", type(name, (LifecycleMachine,), attributes))
-    configured = settings(
-        deadline=None,
-        stateful_step_count=steps,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    return _machine_class(
+        LifecycleMachine,
+        name,
+        {"store_factory": staticmethod(store_factory)},
+        policy=policy,
+        backend=backend,
+        steps=steps,
     )
-    return configured(machine)
+
+
+def http_lifecycle_state_machine(
+    app_factory: AppFactory,
+    store_factory: LifecycleStoreFactory,
+    *,
+    policy: Policy | None = None,
+    backend: str = "asyncio",
+    steps: int = DEFAULT_STEPS,
+    max_examples: int = HTTP_EXAMPLES,
+    name: str = "HttpLifecycleTest",
+) -> type[LifecycleMachine]:
+    """The lifecycle state machine driving an ASGI app over HTTP.
+
+    ``app_factory(authority, config, users)`` builds the app under test over
+    the kit's :class:`~tokenlife.TokenAuthority` (on a fresh store from
+    ``store_factory``, with the kit's clock and ids) and the
+    :class:`~tokenlife.web.WebConfig` given, answering ``POST /login`` (JSON
+    ``{"username", "password"}``, a user of ``users``), the config's refresh
+    and logout routes, and ``GET /protected`` (``{"sub", "sid"}``), in bearer
+    mode. Logins, verifications, refreshes and logouts are real HTTP requests,
+    in-process through httpx's ``ASGITransport`` (the app's lifespan does not
+    run: the kit opens and closes the store); the answers (status, RFC error
+    code, ``WWW-Authenticate``, token bodies) and the store's records are
+    checked against the same model and invariants as
+    :func:`lifecycle_state_machine`'s. The rest is as there, but with
+    ``max_examples`` examples by default (each step goes through the
+    framework; the store's own bugs are the store machine's to find).
+    """
+    return _machine_class(
+        HttpLifecycleMachine,
+        name,
+        {"app_factory": staticmethod(app_factory), "store_factory": staticmethod(store_factory)},
+        policy=policy,
+        backend=backend,
+        steps=steps,
+        max_examples=max_examples,
+    )
 
 
 __all__ = (
     "CLAIM_SETS",
     "DEFAULT_STEPS",
+    "HTTP_EXAMPLES",
     "INVARIANTS",
     "METADATA",
     "SUBJECTS",
+    "USERS",
     "Advance",
+    "AppFactory",
     "ConcurrentRefresh",
     "Config",
     "Decision",
     "Doctored",
     "Driver",
     "Forged",
+    "HttpDriver",
+    "HttpLifecycleMachine",
+    "HttpRefusal",
     "Issue",
     "LifecycleMachine",
     "LifecycleStoreFactory",
@@ -174,6 +248,7 @@ __all__ = (
     "WrongType",
     "claim_sets",
     "config_from_policy",
+    "http_lifecycle_state_machine",
     "lifecycle_state_machine",
     "operation_sequences",
     "outcome_of",
