@@ -11,6 +11,8 @@ Settings come from the environment:
 - ``TOKENLIFE_GRACE``: refresh grace window in seconds (default 10).
 - ``TOKENLIFE_SECURE_COOKIES``: ``1`` (default) marks cookies ``Secure``;
   ``0`` for plain-http local use.
+- ``TOKENLIFE_MAX_SESSIONS``: live sessions one user may hold; a login beyond
+  it ends that user's oldest session. Unset: no limit.
 - ``TOKENLIFE_METRICS``: ``1`` records the lifecycle as OpenTelemetry metrics
   and serves them at ``GET /metrics`` for Prometheus (needs
   ``tokenlife[prometheus]``); unset or ``0``: no metrics, no route.
@@ -117,6 +119,9 @@ def create_app(
         else _env_float("TOKENLIFE_ACCESS_TTL", 900),
         grace=grace if grace is not None else _env_float("TOKENLIFE_GRACE", 10),
         require_dpop=dpop == "required",
+        max_sessions=int(os.environ["TOKENLIFE_MAX_SESSIONS"])
+        if os.environ.get("TOKENLIFE_MAX_SESSIONS")
+        else None,
     )
     if store is None:
         store = _default_store(os.environ.get("TOKENLIFE_DB") or "tokenlife-demo.sqlite3")

@@ -4,7 +4,8 @@ Run it with ``uvicorn docs.examples.seed_fastapi:app`` (or ``nox -s demo -- --ap
 Settings: ``TOKENLIFE_SECRET`` (unset: a random one, with a warning), ``TOKENLIFE_DB``
 (default ``tokenlife-demo.sqlite3``), ``TOKENLIFE_ACCESS_TTL`` (900), ``TOKENLIFE_GRACE``
 (10), ``TOKENLIFE_SECURE_COOKIES`` (``1``; ``0`` for plain-http local use),
-``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``), ``TOKENLIFE_DPOP``
+``TOKENLIFE_MAX_SESSIONS`` (live sessions per user; beyond it the oldest ends; unset: no
+limit), ``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``), ``TOKENLIFE_DPOP``
 (``1``: a login with a ``DPoP`` proof binds its session to the client's key, whose tokens
 then need ``Authorization: DPoP`` and a fresh proof; ``required``: no login without one). Routes:
 ``POST /login`` (JSON; test/test, or admin/admin with scope ``admin``), ``POST /refresh``,
@@ -70,6 +71,7 @@ def create_app(
         access_ttl=ttl,
         grace=grace if grace is not None else float(_env("GRACE", "10")),
         require_dpop=dpop == "required",
+        max_sessions=int(_env("MAX_SESSIONS", "0")) or None,
     )
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     store = store or SQLiteStore(_env("DB", "tokenlife-demo.sqlite3"))

@@ -219,3 +219,19 @@ def test_devices_list_end_one_end_others_end_all(client: Client) -> None:
     everything = client.post("/logout/all", headers=_auth(tablet["access_token"]))
     assert everything.status_code == 200 and everything.json() == {"ended": 1}
     assert client.get("/protected", headers=_auth(tablet["access_token"])).status_code == 401
+
+
+def test_max_sessions_ends_the_oldest_login(
+    seed: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``TOKENLIFE_MAX_SESSIONS=2``: a third login ends the first session."""
+    monkeypatch.setenv("TOKENLIFE_MAX_SESSIONS", "2")
+    with _client(seed.__name__, seed.create_app(store=MemoryStore())) as client:
+        logins = [_login(client, "test", "test").json() for _ in range(3)]
+        statuses = [
+            client.get("/protected", headers=_auth(login["access_token"])).status_code
+            for login in logins
+        ]
+        assert statuses == [401, 200, 200]
+        listed = client.get("/sessions", headers=_auth(logins[2]["access_token"])).json()
+        assert len(listed["sessions"]) == 2
