@@ -62,8 +62,10 @@ async def sign_out_other_devices(auth: TokenAuthority, access_token: str) -> int
     # Every session of the caller but the one this token belongs to, in one
     # atomic store call. No watermark: the caller's own tokens keep working.
     claims = await auth.verify(access_token)
-    assert claims.sub is not None and claims.sid is not None  # every tokenlife token has them
-    return await auth.revoke_subject(claims.sub, reason="signed_out_others", keep_sid=claims.sid)
+    assert claims.session_id is not None  # every tokenlife access token has one
+    return await auth.revoke_subject(
+        claims.subject, reason="signed_out_others", keep_sid=claims.session_id
+    )
 
 
 # --8<-- [end:everywhere-else]

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Final
 
+from ._contract_claims import CLAIM_CHECKS
 from ._contract_kit import (
     GRACE,
     REFRESH_TTL,
@@ -31,7 +32,6 @@ from ._contract_sessions import (
     session_limit_ends_oldest,
     session_limit_refuses,
 )
-from ._contract_claims import CLAIM_CHECKS
 from ._errors import StoreError
 from ._store import PurgeRequest, RefreshState, Reject, Replay, RevokeForReuse, Rotate
 
