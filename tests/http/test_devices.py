@@ -1,6 +1,6 @@
 """The devices routes: list, end one, end the others, end all — the caller's own sessions only.
 
-docs/web.md#devices. Every adapter serves them from the same web layer; each
+docs/devices.md. Every adapter serves them from the same web layer; each
 answer says what really happened, and a refused request ends nothing.
 """
 

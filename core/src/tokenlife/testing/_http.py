@@ -82,7 +82,8 @@ class HttpDriver(Driver):
 
         super().__init__(store_factory, config, backend=backend)
         try:
-            self.web = WebConfig()
+            # The model knows no client labels: logins over HTTP record none here.
+            self.web = WebConfig(client_labels=False)
             app = app_factory(self.auth, self.web, USERS)
             transport = httpx.ASGITransport(app=app)
             self.client = httpx.AsyncClient(transport=transport, base_url="http://testserver")

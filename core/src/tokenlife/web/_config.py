@@ -180,7 +180,7 @@ class WebConfig:
 
     @property
     def devices_paths(self) -> tuple[str, ...]:
-        """The devices routes configured (docs/web.md#devices)."""
+        """The devices routes configured (docs/devices.md)."""
         paths = (self.sessions_path, self.logout_others_path, self.logout_all_path)
         return tuple(p for p in paths if p is not None)
 
