@@ -129,6 +129,7 @@ def create_app(
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
     plugin = TokenLifePlugin(
+        # --8<-- [start:devices]
         TokenLifeConfig(
             authority=authority,
             cookies=CookieConfig(secure=secure_cookies),
@@ -139,6 +140,7 @@ def create_app(
             logout_all_path="/logout/all",
             dpop=DPoPConfig() if dpop in ("1", "required") else None,
         )
+        # --8<-- [end:devices]
     )
 
     @post("/login", status_code=200, exclude_from_auth=True, security=[{}])

@@ -80,6 +80,7 @@ def create_app(
     secure = _env("SECURE_COOKIES", "1") != "0" if secure_cookies is None else secure_cookies
     cookies = CookieConfig(secure=secure)
     proofs = DPoPConfig() if dpop in ("1", "required") else None
+    # --8<-- [start:devices]
     tl = TokenLife(
         authority,
         cookies=cookies,
@@ -90,6 +91,7 @@ def create_app(
         logout_all_path="/logout/all",
         dpop=proofs,
     )
+    # --8<-- [end:devices]
     app = FastAPI(title="tokenlife seed app", version="0.1.0", lifespan=tl.lifespan())
     tl.install(app)  # middleware (cookies, CSRF, implicit refresh), errors, auth and devices routes
     Auth = Annotated[Claims, Depends(tl.access_token_required)]
