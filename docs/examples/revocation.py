@@ -62,8 +62,8 @@ async def sign_out_other_devices(auth: TokenAuthority, access_token: str) -> int
     # Every session of the caller but the one this token belongs to, in one
     # atomic store call. No watermark: the caller's own tokens keep working.
     claims = await auth.verify(access_token)
-    assert claims.sub is not None and claims.sid is not None  # every tokenlife token has them
-    return await auth.revoke_subject(claims.sub, reason="signed_out_others", keep_sid=claims.sid)
+    subject, sid = str(claims.sub), str(claims.sid)  # verify requires both claims
+    return await auth.revoke_subject(subject, reason="signed_out_others", keep_sid=sid)
 
 
 # --8<-- [end:everywhere-else]
