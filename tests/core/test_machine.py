@@ -179,3 +179,31 @@ def test_access_decision(
     status: AccessStatus, iat: float, now: float, expected: str | None
 ) -> None:
     assert decide_access(status, iat=iat, now=now, grace=10.0) == expected
+
+
+def test_sessions_to_end_counts_only_live_sessions_oldest_first() -> None:
+    from tokenlife import SessionLimitError
+    from tokenlife.store import SessionLimit, SessionRecord, sessions_to_end
+
+    def rec(sid: str, at: float, **fields: object) -> SessionRecord:
+        return SessionRecord(
+            sid=sid, subject="alice", created_at=at, expires_at=at + 100,
+            current_jti=f"{sid}-r0", refreshed_at=at, **fields,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    stored = [
+        rec("c", 3.0),
+        rec("a", 1.0),
+        rec("b", 1.0),  # same instant as "a": the sid breaks the tie
+        rec("gone", -200.0),  # expired at now
+        rec("revoked", 0.5, revoked_at=2.0, revoked_reason="logout"),
+        rec("d", 4.0),
+    ]
+    limit = SessionLimit(max_sessions=2, on_excess="end_oldest", now=50.0)
+    assert [s.sid for s in sessions_to_end(stored, limit)] == ["a", "b", "c"]
+    # Below the watermark counts as dead already.
+    assert [s.sid for s in sessions_to_end(stored, limit, revoked_before=1.5)] == ["c"]
+    roomy = SessionLimit(max_sessions=5, on_excess="refuse", now=50.0)
+    assert sessions_to_end(stored, roomy) == ()
+    with pytest.raises(SessionLimitError):
+        sessions_to_end(stored, SessionLimit(max_sessions=4, on_excess="refuse", now=50.0))
