@@ -38,6 +38,7 @@ from tokenlife.web import (
 from ._errors import Handler, exception_handlers, to_response
 from ._lifespan import Lifespan, store_lifespan
 from ._middleware import SCOPE_KEY, TokenLifeMiddleware
+from ._oauth import add_oauth_routes, oauth_paths
 
 ClaimsDependency = Callable[..., Awaitable[Claims]]
 #: The OpenAPI document and its UIs describe the API; they guard nothing.
@@ -72,6 +73,10 @@ class TokenLife:
         refresh_path: str | None = "/auth/refresh",
         logout_path: str | None = "/auth/logout",
         jwks_path: str | None = None,
+        revocation_path: str | None = None,
+        introspection_path: str | None = None,
+        metadata_path: str | None = None,
+        introspection_clients: Mapping[str, str] | None = None,
         exclude: str | Sequence[str] | None = None,
         exclude_http_methods: Sequence[str] = ("OPTIONS",),
         realm: str | None = None,
@@ -91,6 +96,11 @@ class TokenLife:
             query_param=query_param,
             refresh_path=refresh_path,
             logout_path=logout_path,
+            jwks_path=jwks_path,
+            revocation_path=revocation_path,
+            introspection_path=introspection_path,
+            metadata_path=metadata_path,
+            introspection_clients=introspection_clients,
             exclude=exclude,
             exclude_http_methods=exclude_http_methods,
             realm=realm,
@@ -98,7 +108,7 @@ class TokenLife:
             max_body_bytes=max_body_bytes,
         )
         # The routes answer whole: the middleware must not refresh in-line before them.
-        routes = (refresh_path, logout_path, jwks_path)
+        routes = (refresh_path, logout_path, jwks_path, *oauth_paths(self.config))
         own = [f"{re.escape(p)}$" for p in routes if p is not None]
         #: The web layer this adapter translates (every rule it applies is there).
         self.gate = Gate(authority, self.config, also_exclude=[*own, *map(re.escape, DOCS_PATHS)])
@@ -183,6 +193,7 @@ class TokenLife:
                 )
 
             router.add_api_route(self.jwks_path, jwks, methods=["GET"])
+        add_oauth_routes(router, gate)
         return router
 
     # -- helpers for the application's own routes -------------------------------------
