@@ -4,10 +4,16 @@ Run it with ``uvicorn docs.examples.seed_fastapi:app`` (or ``nox -s demo -- --ap
 Settings: ``TOKENLIFE_SECRET`` (unset: a random one, with a warning), ``TOKENLIFE_DB``
 (default ``tokenlife-demo.sqlite3``), ``TOKENLIFE_ACCESS_TTL`` (900), ``TOKENLIFE_GRACE``
 (10), ``TOKENLIFE_SECURE_COOKIES`` (``1``; ``0`` for plain-http local use),
-``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``). Routes:
+``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``),
+``TOKENLIFE_KEY_FILE`` (a private JWKS as ``tokenlife keygen --out`` writes it: its first
+private key signs, ``TOKENLIFE_SECRET`` is ignored, the public JWKS is served at
+``GET /.well-known/jwks.json``), ``TOKENLIFE_INTROSPECTION_SECRET`` (RFC 7662 introspection
+at ``POST /oauth/introspect`` for client ``resource-server``; unset: no such route). Routes:
 ``POST /login`` (JSON; test/test, or admin/admin with scope ``admin``), ``POST /refresh``,
 ``POST /logout``, ``GET``/``POST /protected`` (``POST`` by cookie needs ``X-CSRF-Token``),
-``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login).
+``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login);
+OAuth 2.0: ``grant_type=refresh_token`` forms on ``/refresh``, ``POST /oauth/revoke``
+(RFC 7009), ``GET /.well-known/oauth-authorization-server`` (RFC 8414).
 
 No ``from __future__ import annotations``: FastAPI reads the routes' annotations.
 """
@@ -65,11 +71,27 @@ def create_app(
     )
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     store = store or SQLiteStore(_env("DB", "tokenlife-demo.sqlite3"))
-    keys = KeySet.from_secret(secret or _secret())
+    key_file = _env("KEY_FILE", "")
+    if key_file:  # the first private key signs; TOKENLIFE_SECRET is ignored
+        with open(key_file, "rb") as file:
+            keys = KeySet.from_jwks(file.read())
+    else:
+        keys = KeySet.from_secret(secret or _secret())
     authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
     secure = _env("SECURE_COOKIES", "1") != "0" if secure_cookies is None else secure_cookies
     cookies = CookieConfig(secure=secure)
-    tl = TokenLife(authority, cookies=cookies, refresh_path="/refresh", logout_path="/logout")
+    oauth: dict[str, Any] = {
+        "revocation_path": "/oauth/revoke",
+        "metadata_path": "/.well-known/oauth-authorization-server",
+    }
+    if keys.public_jwks()["keys"]:
+        oauth["jwks_path"] = "/.well-known/jwks.json"
+    if introspection := _env("INTROSPECTION_SECRET", ""):
+        oauth["introspection_path"] = "/oauth/introspect"
+        oauth["introspection_clients"] = {"resource-server": introspection}
+    tl = TokenLife(
+        authority, cookies=cookies, refresh_path="/refresh", logout_path="/logout", **oauth
+    )
     app = FastAPI(title="tokenlife seed app", version="0.1.0", lifespan=tl.lifespan())
     tl.install(app)  # the middleware (cookies, CSRF, implicit refresh), errors, /refresh, /logout
     Auth = Annotated[Claims, Depends(tl.access_token_required)]
