@@ -37,7 +37,11 @@ def oauth_error(
     status: int, error: str, description: str | None = None, *, challenge: str | None = None
 ) -> Reply:
     """An RFC 6749 §5.2 error body (``error``, maybe ``error_description``), not cached."""
-    body = {"error": error} if description is None else {"error": error, "error_description": description}
+    body = (
+        {"error": error}
+        if description is None
+        else {"error": error, "error_description": description}
+    )
     headers = (("www-authenticate", challenge),) if challenge is not None else ()
     return json_reply(body, status=status, headers=headers)
 
@@ -123,7 +127,9 @@ class IntrospectionRoute(GateBase):
             if typ == ACCESS_TYP:
                 alive = await self._access_alive(claims, now)
             else:
-                alive = _refresh_alive(await self.authority.store.session(str(claims.sid)), claims, now)
+                alive = _refresh_alive(
+                    await self.authority.store.session(str(claims.sid)), claims, now
+                )
             return _members(claims, typ) if alive else _INACTIVE
         return _INACTIVE
 
@@ -168,7 +174,7 @@ def _members(claims: Claims, typ: str) -> dict[str, Any]:
     if typ == ACCESS_TYP:
         # Only access tokens are "Bearer": a resource server checking
         # token_type never mistakes a refresh token for one.
-        content["token_type"] = "Bearer"
+        content["token_type"] = "Bearer"  # noqa: S105 (a type name, not a secret)
     if isinstance(claims.iss, str):
         content["iss"] = claims.iss
     aud = claims.aud
