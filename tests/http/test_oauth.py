@@ -29,9 +29,7 @@ def _grant(app: Served, **form: str) -> Any:
 
 
 def _introspect(app: Served, token: str, **headers: str) -> Any:
-    return app.client.post(
-        "/oauth/introspect", data={"token": token}, headers=headers or BASIC
-    )
+    return app.client.post("/oauth/introspect", data={"token": token}, headers=headers or BASIC)
 
 
 def test_rfc6749_s6_refresh_grant_form_answers_s5_1(app: Served) -> None:
@@ -86,9 +84,10 @@ def test_rfc7009_s2_2_revocation_ends_the_session(app: Served) -> None:
     assert response.status_code == 200
     who = app.client.get("/whoami", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert who.status_code == 401
-    assert _grant(app, grant_type="refresh_token", refresh_token=pair["refresh_token"]).json()[
-        "error"
-    ] == "invalid_grant"
+    assert (
+        _grant(app, grant_type="refresh_token", refresh_token=pair["refresh_token"]).json()["error"]
+        == "invalid_grant"
+    )
 
 
 def test_rfc7009_s2_2_unknown_token_is_200(app: Served) -> None:
@@ -186,7 +185,9 @@ def test_rfc6749_s6_authlib_refresh_revoke_introspect(app: Served) -> None:
         client_id="app", token_endpoint_auth_method="none", transport=transport
     )
     token = oauth.refresh_token(base + "/auth/refresh", refresh_token=pair["refresh_token"])
-    assert token["token_type"].lower() == "bearer" and token["refresh_token"] != pair["refresh_token"]
+    assert (
+        token["token_type"].lower() == "bearer" and token["refresh_token"] != pair["refresh_token"]
+    )
     rs = httpx_client.OAuth2Client(
         client_id="rs1", client_secret=CLIENTS["rs1"], transport=transport
     )

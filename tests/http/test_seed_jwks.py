@@ -62,7 +62,9 @@ def test_rfc7517_pyjwkclient_verifies_by_kid_across_rotation(
             client = jwt.PyJWKClient(server.url + "/.well-known/jwks.json")
             for token in tokens:
                 key = client.get_signing_key_from_jwt(token)
-                claims = jwt.decode(token, key.key, algorithms=["ES256"], options={"verify_aud": False})
+                claims = jwt.decode(
+                    token, key.key, algorithms=["ES256"], options={"verify_aud": False}
+                )
                 assert claims["sub"] == "test"
     assert [jwt.get_unverified_header(t)["kid"] for t in tokens] == ["k1", "k2"]
     sys.modules.pop(name, None)
