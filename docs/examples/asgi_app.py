@@ -25,13 +25,6 @@ def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str,
             return await gate.refresh(request)
         if request.path == config.logout_path:
             return await gate.logout(request)
-        if request.path == config.revocation_path:  # the OAuth 2.0 routes, when enabled
-            return await gate.revoke(request)
-        if request.path == config.introspection_path:
-            return await gate.introspect(request)
-        if request.path == config.metadata_path:
-            host = (request.header(b"host") or b"localhost").decode("latin-1")
-            return gate.metadata(f"http://{host}")
         if request.path == "/login":
             login = json_body(request, Login)  # JSON only: no cross-site form can send it
             known = users.get(login.username, "")
