@@ -6,6 +6,12 @@ Settings come from the environment:
 
 - ``TOKENLIFE_SECRET``: the HS256 secret (at least 32 bytes). Unset: a random
   one is generated at start, with a warning, so tokens die with the process.
+- ``TOKENLIFE_KEY_FILE``: a private JWKS file as ``tokenlife keygen --out`` writes it
+  (``private.jwks.json``): its first private key signs, ``TOKENLIFE_SECRET`` is then
+  ignored, and the public keys are served at ``GET /.well-known/jwks.json``.
+- ``TOKENLIFE_INTROSPECTION_SECRET``: enables RFC 7662 introspection at
+  ``POST /oauth/introspect`` for client ``resource-server`` with this secret (HTTP
+  Basic, or the secret as a bearer credential); unset: no introspection route.
 - ``TOKENLIFE_DB``: the SQLite file (default ``tokenlife-demo.sqlite3``).
 - ``TOKENLIFE_ACCESS_TTL``: access-token lifetime in seconds (default 900).
 - ``TOKENLIFE_GRACE``: refresh grace window in seconds (default 10).
@@ -27,6 +33,9 @@ Routes: ``POST /login`` (a JSON body; test/test, or admin/admin with scope ``adm
 ``GET /admin`` (scope ``admin``), ``GET /fresh`` (a token straight from login);
 your devices: ``GET /sessions``, ``DELETE /sessions/{id}``, ``POST /logout/others``,
 ``POST /logout/all`` (by cookie, unsafe ones with ``X-CSRF-Token``).
+OAuth 2.0: ``POST /refresh`` also takes ``grant_type=refresh_token`` forms,
+``POST /oauth/revoke`` (RFC 7009), ``GET /.well-known/oauth-authorization-server``
+(RFC 8414).
 """
 
 from __future__ import annotations
@@ -84,6 +93,30 @@ def _secret() -> str:
     return secrets.token_urlsafe(48)
 
 
+def oauth_keys(secret: str | None) -> KeySet:
+    """The private JWKS of ``TOKENLIFE_KEY_FILE`` if set (first private key signs), else HS256."""
+    path = os.environ.get("TOKENLIFE_KEY_FILE")
+    if path:
+        with open(path, "rb") as file:
+            return KeySet.from_jwks(file.read())
+    return KeySet.from_secret(secret or _secret(), "HS256")
+
+
+def oauth_settings(keys: KeySet) -> dict[str, Any]:
+    """The OAuth 2.0 routes; introspection and the JWKS only when they can be served."""
+    settings: dict[str, Any] = {
+        "revocation_path": "/oauth/revoke",
+        "metadata_path": "/.well-known/oauth-authorization-server",
+    }
+    if keys.public_jwks()["keys"]:
+        settings["jwks_path"] = "/.well-known/jwks.json"
+    introspection = os.environ.get("TOKENLIFE_INTROSPECTION_SECRET")
+    if introspection:
+        settings["introspection_path"] = "/oauth/introspect"
+        settings["introspection_clients"] = {"resource-server": introspection}
+    return settings
+
+
 def _default_store(path: str) -> Store:
     try:
         from tokenlife_sqlite import SQLiteStore  # type: ignore[import-not-found,unused-ignore]
@@ -125,7 +158,7 @@ def create_app(
     )
     if store is None:
         store = _default_store(os.environ.get("TOKENLIFE_DB") or "tokenlife-demo.sqlite3")
-    keys = KeySet.from_secret(secret or _secret(), "HS256")
+    keys = oauth_keys(secret)
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
     plugin = TokenLifePlugin(
@@ -139,6 +172,7 @@ def create_app(
             logout_others_path="/logout/others",
             logout_all_path="/logout/all",
             dpop=DPoPConfig() if dpop in ("1", "required") else None,
+            **oauth_settings(keys),
         )
         # --8<-- [end:devices]
     )

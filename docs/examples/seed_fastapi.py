@@ -7,12 +7,17 @@ Settings: ``TOKENLIFE_SECRET`` (unset: a random one, with a warning), ``TOKENLIF
 ``TOKENLIFE_MAX_SESSIONS`` (live sessions per user; beyond it the oldest ends; unset: no
 limit), ``TOKENLIFE_METRICS`` (``1``: OpenTelemetry metrics at ``GET /metrics``), ``TOKENLIFE_DPOP``
 (``1``: a login with a ``DPoP`` proof binds its session to the client's key, whose tokens
-then need ``Authorization: DPoP`` and a fresh proof; ``required``: no login without one). Routes:
+then need ``Authorization: DPoP`` and a fresh proof; ``required``: no login without one),
+``TOKENLIFE_KEY_FILE`` (a private JWKS as ``tokenlife keygen --out`` writes it: its first
+private key signs, ``TOKENLIFE_SECRET`` is ignored, the public JWKS is served at
+``GET /.well-known/jwks.json``), ``TOKENLIFE_INTROSPECTION_SECRET`` (RFC 7662 introspection
+at ``POST /oauth/introspect`` for client ``resource-server``; unset: no such route). Routes:
 ``POST /login`` (JSON; test/test, or admin/admin with scope ``admin``), ``POST /refresh``,
 ``POST /logout``, ``GET``/``POST /protected`` (``POST`` by cookie needs ``X-CSRF-Token``),
 ``GET /whoami``, ``GET /admin`` (scope ``admin``), ``GET /fresh`` (straight from login);
 your devices: ``GET /sessions``, ``DELETE /sessions/{id}``, ``POST /logout/others``,
-``POST /logout/all``.
+``POST /logout/all``; OAuth 2.0: ``grant_type=refresh_token`` forms on ``/refresh``,
+``POST /oauth/revoke`` (RFC 7009), ``GET /.well-known/oauth-authorization-server`` (RFC 8414).
 
 No ``from __future__ import annotations``: FastAPI reads the routes' annotations.
 """
@@ -75,11 +80,25 @@ def create_app(
     )
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     store = store or SQLiteStore(_env("DB", "tokenlife-demo.sqlite3"))
-    keys = KeySet.from_secret(secret or _secret())
+    key_file = _env("KEY_FILE", "")
+    if key_file:  # the first private key signs; TOKENLIFE_SECRET is ignored
+        with open(key_file, "rb") as file:
+            keys = KeySet.from_jwks(file.read())
+    else:
+        keys = KeySet.from_secret(secret or _secret())
     authority = TokenAuthority(store, keys=keys, policy=policy, **extra)
     secure = _env("SECURE_COOKIES", "1") != "0" if secure_cookies is None else secure_cookies
     cookies = CookieConfig(secure=secure)
     proofs = DPoPConfig() if dpop in ("1", "required") else None
+    oauth: dict[str, Any] = {
+        "revocation_path": "/oauth/revoke",
+        "metadata_path": "/.well-known/oauth-authorization-server",
+    }
+    if keys.public_jwks()["keys"]:
+        oauth["jwks_path"] = "/.well-known/jwks.json"
+    if introspection := _env("INTROSPECTION_SECRET", ""):
+        oauth["introspection_path"] = "/oauth/introspect"
+        oauth["introspection_clients"] = {"resource-server": introspection}
     # --8<-- [start:devices]
     tl = TokenLife(
         authority,
@@ -90,6 +109,7 @@ def create_app(
         logout_others_path="/logout/others",
         logout_all_path="/logout/all",
         dpop=proofs,
+        **oauth,
     )
     # --8<-- [end:devices]
     app = FastAPI(title="tokenlife seed app", version="0.1.0", lifespan=tl.lifespan())

@@ -39,6 +39,7 @@ from tokenlife.web import (
 from ._errors import Handler, exception_handlers, to_response
 from ._lifespan import Lifespan, store_lifespan
 from ._middleware import SCOPE_KEY, TokenLifeMiddleware
+from ._oauth import add_oauth_routes, oauth_paths
 
 ClaimsDependency = Callable[..., Awaitable[Claims]]
 #: The OpenAPI document and its UIs describe the API; they guard nothing.
@@ -77,6 +78,10 @@ class TokenLife:
         logout_others_path: str | None = None,
         logout_all_path: str | None = None,
         client_labels: bool = True,
+        revocation_path: str | None = None,
+        introspection_path: str | None = None,
+        metadata_path: str | None = None,
+        introspection_clients: Mapping[str, str] | None = None,
         exclude: str | Sequence[str] | None = None,
         exclude_http_methods: Sequence[str] = ("OPTIONS",),
         realm: str | None = None,
@@ -101,6 +106,11 @@ class TokenLife:
             logout_others_path=logout_others_path,
             logout_all_path=logout_all_path,
             client_labels=client_labels,
+            jwks_path=jwks_path,
+            revocation_path=revocation_path,
+            introspection_path=introspection_path,
+            metadata_path=metadata_path,
+            introspection_clients=introspection_clients,
             exclude=exclude,
             exclude_http_methods=exclude_http_methods,
             realm=realm,
@@ -109,7 +119,7 @@ class TokenLife:
             dpop=dpop,
         )
         # The routes answer whole: the middleware must not refresh in-line before them.
-        routes = (refresh_path, logout_path, jwks_path)
+        routes = (refresh_path, logout_path, jwks_path, *oauth_paths(self.config))
         own = [f"{re.escape(p)}$" for p in routes if p is not None]
         #: The web layer this adapter translates (every rule it applies is there).
         self.gate = Gate(authority, self.config, also_exclude=[*own, *map(re.escape, DOCS_PATHS)])
@@ -195,6 +205,7 @@ class TokenLife:
 
             router.add_api_route(self.jwks_path, jwks, methods=["GET"])
         self._devices_routes(router)
+        add_oauth_routes(router, gate)
         return router
 
     def _devices_routes(self, router: APIRouter) -> None:

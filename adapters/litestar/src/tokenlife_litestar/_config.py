@@ -7,7 +7,7 @@ what only Litestar has (opt keys, dependency names, OpenAPI schemes, JWKS).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -40,6 +40,11 @@ class TokenLifeConfig:
     client_labels: bool = True
     #: Serves ``keys.public_jwks()`` (asymmetric keys only).
     jwks_path: str | None = None
+    #: OAuth 2.0 routes (RFC 7009, RFC 7662, RFC 8414), off unless set; see ``WebConfig``.
+    revocation_path: str | None = None
+    introspection_path: str | None = None
+    metadata_path: str | None = None
+    introspection_clients: Mapping[str, str] | None = None
     #: Anchored path patterns (see ``tokenlife.web.compile_exclude``).
     exclude: str | Sequence[str] | None = None
     exclude_opt_key: str = "exclude_from_auth"

@@ -33,6 +33,7 @@ from ._config import TokenLifeConfig
 from ._errors import cookie, exception_handlers, to_response
 from ._guards import provide_claims, provide_subject
 from ._middleware import TokenLifeMiddleware
+from ._oauth_routes import oauth_routes
 from ._routes import devices_routes, jwks_route, logout_route, refresh_route
 
 
@@ -88,6 +89,7 @@ class TokenLifePlugin(InitPlugin, CLIPluginProtocol):
         if config.jwks_path is not None:
             app_config.route_handlers.append(jwks_route(gate, config.jwks_path, key))
         app_config.route_handlers.extend(devices_routes(gate, config.web))
+        app_config.route_handlers.extend(oauth_routes(gate, config.web, key))
         if config.manage_store:
             app_config.lifespan.append(self._lifespan)
         if app_config.openapi_config is not None:

@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 _FORM: Final = "application/x-www-form-urlencoded"
 #: Members a token body may carry; anything else is ignored.
-_TOKEN_FIELDS: Final = ("refresh_token", "token", "token_type_hint", "grant_type")
+_TOKEN_FIELDS: Final = ("refresh_token", "token", "token_type_hint", "grant_type", "scope")
 
 
 class TokenBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +32,8 @@ class TokenBody(msgspec.Struct, frozen=True, kw_only=True):
     token: str | None = None
     token_type_hint: str | None = None
     grant_type: str | None = None
+    #: RFC 6749 §6: a refresh may narrow the scope (space-delimited).
+    scope: str | None = None
 
     @property
     def presented(self) -> str | None:

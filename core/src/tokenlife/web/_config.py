@@ -9,13 +9,14 @@ rather than a confusing 401 in production.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from tokenlife._errors import ConfigurationError
 
 from ._dpop_config import DPoPConfig
+from ._oauth_config import check_oauth
 
 TokenLocation = Literal["header", "cookie", "query"]
 SameSite = Literal["lax", "strict", "none"]
@@ -136,6 +137,16 @@ class WebConfig:
     #: Record each login's ``User-Agent`` (printable, capped) as its session's
     #: client label, shown by the devices list.
     client_labels: bool = True
+    #: OAuth 2.0 routes, all off by default (see ``tokenlife.web._oauth``): RFC 7009
+    #: revocation, RFC 7662 introspection (needs ``introspection_clients``), RFC 8414
+    #: metadata, and where the adapter serves the public JWKS (``jwks_uri``).
+    revocation_path: str | None = None
+    introspection_path: str | None = None
+    metadata_path: str | None = None
+    jwks_path: str | None = None
+    #: Resource servers allowed to introspect: client id -> shared secret
+    #: (``client_secret_basic``, or the secret alone as a bearer credential).
+    introspection_clients: Mapping[str, str] | None = None
     #: Regular expressions matched against the start of the path, ending at a
     #: segment boundary: ``"/public"`` skips ``/public`` and ``/public/x`` but
     #: not ``/publicity``. Use ``$`` for an exact path.
@@ -162,6 +173,7 @@ class WebConfig:
             )
         if "cookie" in locations and self.cookies is None:
             raise ConfigurationError('token location "cookie" needs a CookieConfig')
+        check_oauth(self)
         for name in _PATHS:
             path = getattr(self, name)
             if path is not None and not path.startswith("/"):

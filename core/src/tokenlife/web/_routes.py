@@ -12,11 +12,12 @@ from typing import Any
 from tokenlife._claims import REFRESH_TYP, TokenPair
 from tokenlife._errors import DPoPBindingError, RevokedTokenError, StoreError, TokenError
 
-from ._base import GateBase, Source
+from ._base import Source
 from ._body import is_json, token_body
 from ._devices import CLIENT_KEY, client_label
 from ._dpop import dpop_token
 from ._facts import HttpRequest
+from ._oauth import OAuthRoutes
 from ._replies import (
     Refusal,
     Reply,
@@ -31,8 +32,12 @@ from ._replies import (
 from ._rules import bearer_token, csrf_holds
 
 
-class Routes(GateBase):
-    """:meth:`refresh`, :meth:`logout`, :meth:`login` and :meth:`issue` of :class:`Gate`."""
+class Routes(OAuthRoutes):
+    """:meth:`refresh`, :meth:`logout`, :meth:`login` and :meth:`issue` of :class:`Gate`.
+
+    The OAuth 2.0 routes (revocation, introspection, metadata) come from
+    :class:`OAuthRoutes`.
+    """
 
     __slots__ = ()
 
@@ -50,10 +55,10 @@ class Routes(GateBase):
             source: Source = "header"
             token = bearer_token(request)
             if token is None:
-                source, token = (
-                    "body",
-                    token_body(request, max_bytes=self.config.max_body_bytes).presented,
-                )
+                body = token_body(request, max_bytes=self.config.max_body_bytes)
+                if body.grant_type is not None:  # an OAuth 2.0 client (RFC 6749 §6)
+                    return await self.token_grant(request, body)
+                source, token = "body", body.presented
             if token is None and jar is not None:
                 source, token = "cookie", request.cookies.get(jar.config.refresh_cookie) or None
             if token is None:
