@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from operator import attrgetter
 from typing import Any, Final
 
 import msgspec
@@ -48,6 +47,7 @@ _REFUSED_HEADERS: Final = frozenset(
     {"crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "zip", "b64"}
 )
 _HEADER_CACHE_SIZE: Final = 64
+_REQUIRE_CACHE_SIZE: Final = 16
 #: A header segment's (typ, HMAC check after it, verify of decoded signatures, key).
 _HeaderEntry = tuple[
     str, Callable[[bytes, bytes], bool] | None, Callable[[bytes, bytes], bool] | None, Key
@@ -165,6 +165,7 @@ class Codec:
         "_last_require",
         "_leeway",
         "_max_bytes",
+        "_requires",
         "_signing_headers",
     )
 
@@ -197,10 +198,8 @@ class Codec:
         self._leeway = float(leeway)
         self._max_bytes = max_token_bytes
         self._headers: dict[bytes, _HeaderEntry] = {}
-        self._last_require: tuple[object, Callable[[Claims], tuple[Any, ...]] | None] = (
-            None,
-            None,
-        )
+        self._requires: dict[tuple[str, ...], Callable[[Claims], bool]] = {}
+        self._last_require: tuple[object, Callable[[Claims], bool] | None] = (None, None)
         self._signing_headers: dict[str, bytes] = {}
 
     @property
@@ -330,20 +329,34 @@ class Codec:
             self._check_claims(claims, now, allow_expired)
         if require:
             last = self._last_require
-            present = last[1] if last[0] is require else self._presence(require)
-            if present is None or UNSET in present(claims):
+            missing = last[1] if last[0] is require else self._presence(require)
+            if missing is None or missing(claims):
                 self._check_required(claims, payload, require)
         return claims
 
-    def _presence(self, require: Iterable[str]) -> Callable[[Claims], tuple[Any, ...]] | None:
-        """For a tuple of registered claim names, a getter of their values (one per tuple)."""
-        if type(require) is not tuple or not all(
-            type(name) is str and name in _UNSET_DEFAULT_CLAIMS for name in require
-        ):
+    def _presence(self, require: Iterable[str]) -> Callable[[Claims], bool] | None:
+        """For a tuple of registered claim names, a test that one of them is missing.
+
+        Built once per tuple (at most ``_REQUIRE_CACHE_SIZE`` of them) as one
+        ``or`` of ``is UNSET`` tests, which is several times faster than any
+        loop; the source holds nothing but ``Claims`` field names, checked here.
+        """
+        if type(require) is not tuple:
             return None
-        present = attrgetter(*require, "exp")  # two names at least: it returns a tuple
-        self._last_require = (require, present)
-        return present
+        try:
+            missing = self._requires.get(require)
+        except TypeError:  # unhashable names: the strict loop says what is wrong
+            return None
+        if missing is None:
+            if len(self._requires) >= _REQUIRE_CACHE_SIZE or not all(
+                type(name) is str and name in _UNSET_DEFAULT_CLAIMS for name in require
+            ):
+                return None
+            source = " or ".join(f"claims.{name} is UNSET" for name in require)
+            missing = eval(f"lambda claims: {source}", {"UNSET": UNSET})  # noqa: S307
+            self._requires[require] = missing
+        self._last_require = (require, missing)
+        return missing
 
     def _decode_strict(
         self,
