@@ -10,13 +10,13 @@ typed Struct, so claim types are checked in C. Every failure is a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from ._b64 import b64url_decode, b64url_encode
+from ._b64 import b64url_decode, b64url_decode_checked, b64url_encode
 from ._claims import ACCESS_TYP, REFRESH_TYP, Claims
 from ._clock import system_time
 from ._errors import (
@@ -47,6 +47,13 @@ _REFUSED_HEADERS: Final = frozenset(
     {"crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "zip", "b64"}
 )
 _HEADER_CACHE_SIZE: Final = 64
+_REQUIRE_CACHE_SIZE: Final = 16
+#: A header segment's (typ, HMAC check after it, verify of decoded signatures, key).
+_HeaderEntry = tuple[
+    str, Callable[[bytes, bytes], bool] | None, Callable[[bytes, bytes], bool] | None, Key
+]
+_MAX: Final = MAX_NUMERIC_DATE
+_MIN: Final = -MAX_NUMERIC_DATE
 
 _json_decode = msgspec.json.Decoder().decode
 _json_encode = msgspec.json.Encoder().encode
@@ -155,8 +162,10 @@ class Codec:
         "_headers",
         "_issuer",
         "_keys",
+        "_last_require",
         "_leeway",
         "_max_bytes",
+        "_requires",
         "_signing_headers",
     )
 
@@ -188,7 +197,9 @@ class Codec:
         self._audience: tuple[str, ...] | None = audience
         self._leeway = float(leeway)
         self._max_bytes = max_token_bytes
-        self._headers: dict[bytes, tuple[Key, str]] = {}
+        self._headers: dict[bytes, _HeaderEntry] = {}
+        self._requires: dict[tuple[str, ...], Callable[[Claims], bool]] = {}
+        self._last_require: tuple[object, Callable[[Claims], bool] | None] = (None, None)
         self._signing_headers: dict[str, bytes] = {}
 
     @property
@@ -253,9 +264,114 @@ class Codec:
         an authentic token past its ``exp`` (every other check still applies):
         for the one thing such a token may still do, end its own session.
         """
+        # The common case, with the fewest Python operations: a token under a
+        # header already seen. Every step either proves that the strict path
+        # (_decode_strict) would reach the same point, or hands the token to
+        # it, so the errors and their order are the strict path's.
+        if type(token) is str and token.isascii() and len(token) <= self._max_bytes:
+            raw = token.encode()
+        elif type(token) is bytes and len(token) <= self._max_bytes:
+            raw = token
+        else:
+            return self._decode_strict(token, typ, now, require, allow_expired)
+        try:
+            header_segment, payload_segment, signature_segment = raw.split(b".")
+        except ValueError:  # not three segments
+            return self._decode_strict(token, typ, now, require, allow_expired)
+        entry = self._headers.get(header_segment)
+        if entry is None:
+            return self._decode_strict(token, typ, now, require, allow_expired)
+        entry_typ, mac_check, verify, _ = entry
+        if entry_typ != typ:
+            return self._decode_strict(token, typ, now, require, allow_expired)
+        if mac_check is not None:
+            valid = mac_check(payload_segment, signature_segment)
+        else:
+            signature = b64url_decode_checked(signature_segment)
+            if signature is None or verify is None:
+                return self._decode_strict(token, typ, now, require, allow_expired)
+            valid = verify(header_segment + b"." + payload_segment, signature)
+        if not valid:
+            _split(raw)  # a token that is not even well-formed says so first
+            raise SignatureError("signature verification failed")
+        payload = b64url_decode_checked(payload_segment)
+        if payload is None:
+            return self._decode_strict(token, typ, now, require, allow_expired)
+        try:
+            claims = _claims_decode(payload)
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+            return self._decode_strict(token, typ, now, require, allow_expired)
+        claims.__dict__["_payload"] = payload  # for Claims.custom(); not a field
+        if now is None:
+            now = system_time()
+        # Holds only when _check_claims would pass without a doubt; in any
+        # other case _check_claims decides (and raises the precise error).
+        exp, nbf, iat, aud, audience = (
+            claims.exp,
+            claims.nbf,
+            claims.iat,
+            claims.aud,
+            self._audience,
+        )
+        low, high = now - self._leeway, now + self._leeway
+        if (
+            allow_expired
+            or not (low < exp <= _MAX and exp >= _MIN)
+            or (nbf is not UNSET and not (_MIN <= nbf <= _MAX and nbf <= high))
+            or (iat is not UNSET and not (_MIN <= iat <= _MAX and iat <= high))
+            or (self._issuer is not None and claims.iss != self._issuer)
+            or (
+                aud is not UNSET
+                if audience is None
+                else type(aud) is not str or aud not in audience
+            )
+        ):
+            self._check_claims(claims, now, allow_expired)
+        if require:
+            last = self._last_require
+            missing = last[1] if last[0] is require else self._presence(require)
+            if missing is None or missing(claims):
+                self._check_required(claims, payload, require)
+        return claims
+
+    def _presence(self, require: Iterable[str]) -> Callable[[Claims], bool] | None:
+        """For a tuple of registered claim names, a test that one of them is missing.
+
+        Built once per tuple (at most ``_REQUIRE_CACHE_SIZE`` of them) as one
+        ``or`` of ``is UNSET`` tests, which is several times faster than any
+        loop; the source holds nothing but ``Claims`` field names, checked here.
+        """
+        if type(require) is not tuple:
+            return None
+        try:
+            missing = self._requires.get(require)
+        except TypeError:  # unhashable names: the strict loop says what is wrong
+            return None
+        if missing is None:
+            if len(self._requires) >= _REQUIRE_CACHE_SIZE or not all(
+                type(name) is str and name in _UNSET_DEFAULT_CLAIMS for name in require
+            ):
+                return None
+            source = " or ".join(f"claims.{name} is UNSET" for name in require)
+            missing = eval(f"lambda claims: {source}", {"UNSET": UNSET})  # noqa: S307
+            self._requires[require] = missing
+        self._last_require = (require, missing)
+        return missing
+
+    def _decode_strict(
+        self,
+        token: str | bytes,
+        typ: str,
+        now: float | None,
+        require: Iterable[str],
+        allow_expired: bool,
+    ) -> Claims:
+        """Every check in order, each failure with its precise error."""
         header_segment, payload_segment, signature_segment = _split(self._ascii(token))
         cached = self._headers.get(header_segment)
-        key, token_typ = cached if cached is not None else self._header(header_segment)
+        token_typ, key = (
+            (cached[0], cached[3]) if cached is not None else self._header(header_segment)
+        )
         if token_typ != typ:
             raise TokenTypeError(f"expected a {typ!r} token, got {token_typ!r}")
         if not key.verify_segment(header_segment + b"." + payload_segment, signature_segment):
@@ -269,6 +385,11 @@ class Codec:
             raise MalformedTokenError("the payload is not a valid UTF-8 JSON object") from None
         claims.__dict__["_payload"] = payload  # for Claims.custom(); not a field
         self._check_claims(claims, system_time() if now is None else now, allow_expired)
+        self._check_required(claims, payload, require)
+        return claims
+
+    @staticmethod
+    def _check_required(claims: Claims, payload: bytes, require: Iterable[str]) -> None:
         members: dict[str, Any] | None = None
         for name in require:
             if name in _UNSET_DEFAULT_CLAIMS:
@@ -279,7 +400,6 @@ class Codec:
                 present = members.get(name) is not None
             if not present:
                 raise ClaimError(f"claim {name!r} is required", code="missing_claim")
-        return claims
 
     def decode_access(self, token: str | bytes, *, now: float | None = None) -> Claims:
         return self.decode(token, typ=ACCESS_TYP, now=now)
@@ -298,7 +418,7 @@ class Codec:
     def _ascii(self, token: str | bytes) -> bytes:
         return _ascii(token, self._max_bytes)
 
-    def _header(self, segment: bytes) -> tuple[Key, str]:
+    def _header(self, segment: bytes) -> tuple[str, Key]:
         header = _strict_json_object(b64url_decode(segment), "header")
         refused = _REFUSED_HEADERS.intersection(header)
         if refused:
@@ -316,8 +436,14 @@ class Codec:
         if alg != key.algorithm:
             raise AlgorithmError(f"alg {alg!r} is not the algorithm bound to this key")
         if len(self._headers) < _HEADER_CACHE_SIZE:
-            self._headers[segment] = (key, typ)
-        return key, typ
+            mac_after = key.mac_after
+            self._headers[segment] = (
+                typ,
+                mac_after(segment + b".") if mac_after is not None else None,
+                key.verify if key.decodes_segment else None,
+                key,
+            )
+        return typ, key
 
     def _check_claims(self, claims: Claims, now: float, allow_expired: bool = False) -> None:
         leeway = self._leeway

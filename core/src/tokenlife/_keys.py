@@ -7,6 +7,7 @@ construction. Keys are prepared once here, never per token.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
@@ -61,7 +62,17 @@ class Key:
     ``sign`` exists only when the private half (or the secret) is present.
     """
 
-    __slots__ = ("_public_jwk", "algorithm", "can_sign", "kid", "sign", "verify", "verify_segment")
+    __slots__ = (
+        "_public_jwk",
+        "algorithm",
+        "can_sign",
+        "decodes_segment",
+        "kid",
+        "mac_after",
+        "sign",
+        "verify",
+        "verify_segment",
+    )
 
     kid: str
     algorithm: str
@@ -70,6 +81,12 @@ class Key:
     verify: Callable[[bytes, bytes], bool]
     #: Checks a base64url signature segment; HMAC compares encodings, so no decode.
     verify_segment: Callable[[bytes, bytes], bool]
+    #: HMAC keys only: given a message prefix (a header segment and its dot),
+    #: a check of ``(rest, signature segment)`` with the prefix hashed once.
+    mac_after: Callable[[bytes], Callable[[bytes, bytes], bool]] | None
+    #: True when ``verify_segment`` is ``verify`` of the decoded segment, so a
+    #: caller that decoded the segment itself may call ``verify`` directly.
+    decodes_segment: bool
 
     def __init__(
         self,
@@ -80,6 +97,7 @@ class Key:
         verify: Callable[[bytes, bytes], bool],
         public_jwk: Mapping[str, Any] | None,
         verify_segment: Callable[[bytes, bytes], bool] | None = None,
+        mac_after: Callable[[bytes], Callable[[bytes, bytes], bool]] | None = None,
     ) -> None:
         if not kid or not isinstance(kid, str):
             raise KeyConfigError("a key id (kid) must be a non-empty string")
@@ -89,6 +107,8 @@ class Key:
         self.sign = sign if sign is not None else _cannot_sign(kid)
         self.verify = verify
         self.verify_segment = verify_segment or partial(_verify_decoded, verify)
+        self.decodes_segment = verify_segment is None
+        self.mac_after = mac_after
         self._public_jwk = dict(public_jwk) if public_jwk is not None else None
 
     def __repr__(self) -> str:
@@ -108,7 +128,8 @@ class Key:
             sign=None,
             verify=self.verify,
             public_jwk=self._public_jwk,
-            verify_segment=self.verify_segment,
+            verify_segment=None if self.decodes_segment else self.verify_segment,
+            mac_after=self.mac_after,
         )
 
     # -- constructors -------------------------------------------------------
@@ -143,19 +164,17 @@ class Key:
             raw = _ALGORITHMS[algorithm].prepare_key(raw)
         except InvalidKeyError as exc:
             raise KeyConfigError(f"unusable {algorithm} secret: {exc}") from None
-        # The same primitive pyjwt's HMACAlgorithm uses, with the key pads
-        # hashed once here: each token then costs a copy, not a key schedule.
-        keyed = hmac.new(raw, digestmod=hash_name)
-        sign = partial(_hmac_sign, keyed)
+        keyed = _Hmac(raw, hash_name)
         if kid is None:
             kid = _thumbprint({"kty": "oct", "k": _b64url(raw)})[:16]
         return cls(
             kid=kid,
             algorithm=algorithm,
-            sign=sign,
-            verify=partial(_hmac_verify, keyed),
+            sign=keyed.digest,
+            verify=keyed.verify,
             public_jwk=None,
-            verify_segment=partial(_hmac_verify_segment, keyed),
+            verify_segment=keyed.verify_segment,
+            mac_after=keyed.verifier_after,
         )
 
     @classmethod
@@ -212,20 +231,68 @@ class Key:
         return cls(kid=kid, algorithm=algorithm, sign=sign, verify=verify, public_jwk=public_jwk)
 
 
-def _hmac_sign(keyed: hmac.HMAC, message: bytes) -> bytes:
-    mac = keyed.copy()
-    mac.update(message)
-    return mac.digest()
+_IPAD: Final = bytes(x ^ 0x36 for x in range(256))
+_OPAD: Final = bytes(x ^ 0x5C for x in range(256))
+_TO_URL: Final = bytes.maketrans(b"+/", b"-_")
 
 
-def _hmac_verify(keyed: hmac.HMAC, message: bytes, signature: bytes) -> bool:
-    return hmac.compare_digest(_hmac_sign(keyed, message), signature)
+class _Hmac:
+    """HMAC (RFC 2104) with both padded-key hash states computed once.
 
+    The construction of the stdlib's ``hmac`` module, on ``hashlib`` states
+    prepared here: each message then costs two state copies and the hashing
+    itself, where a one-shot ``hmac.digest`` redoes the key schedule every
+    time. A verifier can also start from a state that has already hashed the
+    header segment (:meth:`verifier_after`), the same bytes of every token
+    signed under that header.
+    """
 
-def _hmac_verify_segment(keyed: hmac.HMAC, message: bytes, segment: bytes) -> bool:
-    # Comparing encodings also refuses non-canonical base64 of a right signature.
-    expected = b64url_encode(_hmac_sign(keyed, message))
-    return hmac.compare_digest(expected, segment)
+    __slots__ = ("_inner", "_outer", "_segment_size")
+
+    def __init__(self, key: bytes, hash_name: str) -> None:
+        new = getattr(hashlib, hash_name)
+        block = new().block_size
+        if len(key) > block:
+            key = new(key).digest()
+        key = key.ljust(block, b"\0")
+        self._inner = new(key.translate(_IPAD))
+        self._outer = new(key.translate(_OPAD))
+        self._segment_size = len(b64url_encode(bytes(new().digest_size)))
+
+    def _finish(self, inner: Any) -> bytes:
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        digest: bytes = outer.digest()
+        return digest
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        return self._finish(inner)
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        return hmac.compare_digest(self.digest(message), signature)
+
+    def verify_segment(self, message: bytes, segment: bytes) -> bool:
+        # Comparing encodings also refuses non-canonical base64 of a right signature.
+        return hmac.compare_digest(b64url_encode(self.digest(message)), segment)
+
+    def verifier_after(self, prefix: bytes) -> Callable[[bytes, bytes], bool]:
+        """``verify_segment(prefix + rest, segment)`` as ``check(rest, segment)``."""
+        started = self._inner.copy()
+        started.update(prefix)
+        outer, size = self._outer, self._segment_size
+        copy, compare, encode = started.copy, hmac.compare_digest, binascii.b2a_base64
+
+        def check(rest: bytes, segment: bytes) -> bool:
+            inner = copy()
+            inner.update(rest)
+            final = outer.copy()
+            final.update(inner.digest())
+            # b2a_base64 ends in a newline after any padding; the slice drops both.
+            return compare(encode(final.digest())[:size].translate(_TO_URL), segment)
+
+        return check
 
 
 def _verify_decoded(verify: Callable[[bytes, bytes], bool], message: bytes, segment: bytes) -> bool:
