@@ -71,15 +71,20 @@ class InstrumentedStore:
 
     async def _timed(self, operation: str, call: Awaitable[_T]) -> _T:
         tracer = self._tracing.tracer()
-        if tracer is None and not self._durations:
-            return await call
-        attributes = self._attributes.get(operation)
-        if attributes is None:
-            attributes = self._attributes[operation] = {
-                STORE_OPERATION: operation,
-                STORE_BACKEND: self._backend,
-            }
-            self._spans[operation] = f"tokenlife.store.{operation}"
+        if tracer is None:  # the common case, kept short
+            if not self._durations:
+                return await call
+            attributes = self._attributes.get(operation) or self._attributes_of(operation)
+            start = time.perf_counter()
+            try:
+                result = await call
+            except StoreError:
+                failed = {**attributes, ERROR_TYPE: StoreError.code}
+                self._meters.store_duration.record(time.perf_counter() - start, failed)
+                raise
+            self._meters.store_duration.record(time.perf_counter() - start, attributes)
+            return result
+        attributes = self._attributes_of(operation)
         span = token = None
         if tracer is not None:
             span = tracer.start_span(
@@ -109,6 +114,16 @@ class InstrumentedStore:
                 context.detach(token)
             if span is not None:
                 span.end()
+
+    def _attributes_of(self, operation: str) -> dict[str, str]:
+        attributes = self._attributes.get(operation)
+        if attributes is None:
+            attributes = self._attributes[operation] = {
+                STORE_OPERATION: operation,
+                STORE_BACKEND: self._backend,
+            }
+            self._spans[operation] = f"tokenlife.store.{operation}"
+        return attributes
 
     # -- the Store protocol ------------------------------------------------------
 
