@@ -191,6 +191,36 @@ def test_refresh_of_a_bound_session_needs_its_key(app: Served, key: DPoPClient) 
     assert (replayed.status_code, replayed.json()) == (400, {"error": "invalid_dpop_proof"})
 
 
+def test_an_oauth_refresh_grant_of_a_bound_session_needs_its_key(
+    app: Served, key: DPoPClient
+) -> None:
+    """RFC 9449 §5 at the RFC 6749 §6 token request: the form grant proves the key too."""
+    tokens = bound_tokens(app, key)
+    path = app.config.refresh_path
+    assert path is not None
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    app.clock.advance(5)
+    thief = DPoPClient(key.alg)
+    without = app.client.post(path, data=form)
+    other = app.client.post(path, data=form, headers={"DPoP": proof(app, thief, "POST", path)})
+    for response in (without, other):
+        assert (response.status_code, response.json()) == (400, {"error": "invalid_dpop_proof"})
+    assert dpop_get(app, key, tokens["access_token"]).status_code == 200, "nothing was revoked"
+    good = app.client.post(path, data=form, headers={"DPoP": proof(app, key, "POST", path)})
+    assert good.status_code == 200, good.text
+    fresh = good.json()
+    assert fresh["token_type"] == "DPoP"
+    assert "set-cookie" not in good.headers
+    assert dpop_get(app, key, fresh["access_token"]).status_code == 200
+    narrowed = {**form, "refresh_token": fresh["refresh_token"], "scope": "read"}
+    app.clock.advance(60)
+    garbled = app.client.post(path, data=narrowed, headers={"DPoP": "not-a-proof"})
+    assert (garbled.status_code, garbled.json()) == (400, {"error": "invalid_dpop_proof"})
+    del narrowed["scope"]
+    proved = app.client.post(path, data=narrowed, headers={"DPoP": proof(app, key, "POST", path)})
+    assert proved.status_code == 200, "the refused grant consumed nothing"
+
+
 def test_a_bad_proof_at_login_is_refused_and_starts_nothing(app: Served, key: DPoPClient) -> None:
     response = login(app, key, iat=app.clock() - 3600)
     assert (response.status_code, response.json()) == (400, {"error": "invalid_dpop_proof"})

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from tokenlife._claims import ACCESS_TYP, REFRESH_TYP, TokenPair
-from tokenlife._errors import StoreError, TokenError
+from tokenlife._errors import DPoPBindingError, StoreError, TokenError
 
 from ._base import logger
 from ._body import TokenBody, token_body
@@ -42,10 +42,14 @@ class OAuthRoutes(IntrospectionRoute):
 
     __slots__ = ()
 
-    async def token_grant(self, request: HttpRequest, body: TokenBody) -> Reply:
+    async def token_grant(
+        self, request: HttpRequest, body: TokenBody, jkt: str | None = None
+    ) -> Reply:
         """The refresh route for a body with ``grant_type`` (RFC 6749 §6, §5.1, §5.2).
 
-        Cookies are never set: an OAuth client keeps its tokens itself.
+        Cookies are never set: an OAuth client keeps its tokens itself. ``jkt``
+        is the key the request's ``DPoP`` proof showed (RFC 9449 §5): a bound
+        session rotates only with a proof of its own key.
         """
         if body.grant_type != "refresh_token":
             logger.info("%r: unsupported_grant_type", request)
@@ -66,7 +70,11 @@ class OAuthRoutes(IntrospectionRoute):
                 if refused is not None:
                     return refused
             try:
-                pair = await self.authority.refresh(token)
+                pair = await self.authority.refresh(token, jkt)
+            except DPoPBindingError as exc:
+                # Nothing ends: proving the session's own key is the fix (RFC 9449 §5).
+                logger.info("%r: invalid_dpop_proof (%s)", request, exc.code)
+                return oauth_error(400, "invalid_dpop_proof")
             except TokenError as exc:
                 logger.info("%r: invalid_grant (%s)", request, exc.code)
                 return oauth_error(400, "invalid_grant", _GRANT_REFUSED)

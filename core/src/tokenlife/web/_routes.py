@@ -57,7 +57,8 @@ class Routes(OAuthRoutes):
             if token is None:
                 body = token_body(request, max_bytes=self.config.max_body_bytes)
                 if body.grant_type is not None:  # an OAuth 2.0 client (RFC 6749 §6)
-                    return await self.token_grant(request, body)
+                    # RFC 9449 §5: a DPoP client proves its key at the token endpoint.
+                    return await self.token_grant(request, body, await self._proven_key(request))
                 source, token = "body", body.presented
             if token is None and jar is not None:
                 source, token = "cookie", request.cookies.get(jar.config.refresh_cookie) or None
