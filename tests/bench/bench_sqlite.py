@@ -77,6 +77,9 @@ class Pool:
 
     def __init__(self, path: Path, sessions: list[tuple[str, str, str]]) -> None:
         self.path, self.sessions, self.now = path, sessions, T0 + 1
+        # How many rotations each session has had: the store's own counter,
+        # which a hand-written rotation must move as the store does.
+        self.generations = [0] * len(sessions)
 
     def tick(self) -> float:
         self.now += 0.001
@@ -98,11 +101,12 @@ class Pool:
         sid, subject, jti = self.sessions[i]
         now, new = self.tick(), new_id()
         self.sessions[i] = (sid, subject, new)
+        self.generations[i] += 1
         expires = min(now + REFRESH_TTL, T0 + SESSION_TTL)
         return [
             ("BEGIN IMMEDIATE", ()),
             (rows.SNAPSHOT, (jti, sid, subject)),
-            (rows.UPDATE_SESSION, (new, now, float(int(now)), None, None, sid)),
+            (rows.UPDATE_SESSION, (new, now, float(int(now)), self.generations[i], None, None, sid)),
             (rows.MARK_ROTATED, (1, now, new, sid, jti)),
             (rows.INSERT_REFRESH, (new, sid, subject, now, expires, jti, 0, None, None)),
             (INSERT_CHANGE, ("S", f'["{sid}"]', None)),
