@@ -102,11 +102,12 @@ class Pool:
         now, new = self.tick(), new_id()
         self.sessions[i] = (sid, subject, new)
         self.generations[i] += 1
+        generation = self.generations[i]
         expires = min(now + REFRESH_TTL, T0 + SESSION_TTL)
         return [
             ("BEGIN IMMEDIATE", ()),
             (rows.SNAPSHOT, (jti, sid, subject)),
-            (rows.UPDATE_SESSION, (new, now, float(int(now)), self.generations[i], None, None, sid)),
+            (rows.UPDATE_SESSION, (new, now, float(int(now)), generation, None, None, sid)),
             (rows.MARK_ROTATED, (1, now, new, sid, jti)),
             (rows.INSERT_REFRESH, (new, sid, subject, now, expires, jti, 0, None, None)),
             (INSERT_CHANGE, ("S", f'["{sid}"]', None)),
