@@ -14,6 +14,13 @@ the server alone; a proof is never presented twice (that would be refused).
 The SQLite group shows what the claim costs when it is a durable write:
 one more batched commit per request.
 
+A third contender, **bearer + one ES256 verify**, is the floor the target's
+own note names: the bearer request plus the one signature check a proof
+needs, straight on ``cryptography`` (a DER signature made ahead, no parsing,
+no JSON, no claim). DPoP cannot be cheaper than it; where that floor alone
+misses the target, the target is out of reach in this process and the row
+says by how much.
+
 The HTTP group is the target's own request: ``GET /protected`` over real
 HTTP (uvicorn, the Litestar plugin, strict mode, memory store), loaded by
 wrk as in ``bench_http.py``, one server answering both the bearer token and
@@ -33,6 +40,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.dpop_client import DPoPClient
 from tokenlife import KeySet, Policy, Store, TokenAuthority
@@ -85,9 +95,15 @@ class Rig:
             ]
         )
         self._token = token
+        # The floor's signature check: a DER signature over a proof-sized message.
+        self._floor_message = b"x" * 300
+        self._floor_signature = self.key._ec.sign(self._floor_message, ec.ECDSA(hashes.SHA256()))
+        self._floor_public = self.key._ec.public_key()
+        self._floor_scheme = ec.ECDSA(hashes.SHA256())
         for request in (self.bearer_request, self._dpop_request()):
             found = await self.gate.authenticate(request)
             assert found.claims.subject == "alice"
+        await self.floor()
 
     async def teardown(self) -> None:
         await self.store.__aexit__(None, None, None)
@@ -103,6 +119,10 @@ class Rig:
 
     async def dpop(self) -> None:
         await self.gate.authenticate(self._dpop_request())
+
+    async def floor(self) -> None:
+        await self.gate.authenticate(self.bearer_request)
+        self._floor_public.verify(self._floor_signature, self._floor_message, self._floor_scheme)
 
 
 def _sqlite_store() -> Callable[[], Store]:
@@ -122,7 +142,11 @@ def _sqlite_store() -> Callable[[], Store]:
 
 
 def _group(title: str, rig: Rig, *, target: bool) -> Group:
-    ops: dict[str, Callable[[], Awaitable[None]]] = {"bearer": rig.bearer, "DPoP": rig.dpop}
+    ops: dict[str, Callable[[], Awaitable[None]]] = {
+        "bearer": rig.bearer,
+        "DPoP": rig.dpop,
+        "bearer + one ES256 verify (the floor)": rig.floor,
+    }
     return Group(
         title,
         baseline="bearer",
