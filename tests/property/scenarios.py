@@ -23,6 +23,7 @@ from tokenlife.testing._ops import (
     RevokeSession,
     RevokeSubject,
     Verify,
+    WrongKey,
     WrongType,
 )
 
@@ -231,6 +232,23 @@ SCENARIOS: dict[str, Scenario] = {
             (WrongType("verify", 0), m.WRONG_TYPE),
             (WrongType("refresh", 0), m.WRONG_TYPE),
             (RefreshAny(0), OK),
+        ],
+    ),
+    "a DPoP-bound session is useless without its key, and changes nothing when refused": (
+        m.Config(),
+        [
+            (Issue("alice"), OK),
+            (Issue("bob", key=0), OK),
+            (WrongKey("verify", 1), "DPoPBindingError:dpop_required"),
+            (WrongKey("verify", 1, 1), "DPoPBindingError:dpop_key_mismatch"),
+            (WrongKey("verify", 2, 0), "DPoPBindingError:dpop_not_bound"),
+            (WrongKey("refresh", 0), "DPoPBindingError:dpop_required"),
+            (WrongKey("refresh", 0, 1), "DPoPBindingError:dpop_key_mismatch"),
+            (Refresh(1), OK),
+            (Verify(-1), OK),
+            (Advance(11), OK),
+            (Refresh(1, 1), f"{REUSE}>{REV}"),
+            (WrongKey("refresh", 1), "DPoPBindingError:dpop_required"),
         ],
     ),
 }

@@ -75,6 +75,10 @@ MUST_REACH = (
     "purge removed",
     "forged refresh",
     "doctored unknown",
+    # DPoP: the rarer refusals (another key) are pinned by a scenario instead.
+    "refresh rotate (DPoP-bound)",
+    "wrong key verify dpop_not_bound",
+    "wrong key refresh dpop_required",
 )
 
 

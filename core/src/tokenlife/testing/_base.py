@@ -157,13 +157,15 @@ class DriverBase:
             claims=ops.CLAIM_SETS[op.claims],
             csrf=op.csrf,
             metadata=ops.METADATA[op.metadata],
+            jkt=None if op.key is None else ops.DPOP_KEYS[op.key],
         )
 
-    async def _front_verify(self, token: str) -> Claims:
-        return await self.auth.verify(token)
+    async def _front_verify(self, token: str, jkt: str | None = None) -> Claims:
+        """``jkt``: the DPoP key the request proved (a bound session's client proves its own)."""
+        return await self.auth.verify(token, jkt)
 
-    async def _front_refresh(self, token: str) -> TokenPair:
-        return await self.auth.refresh(token)
+    async def _front_refresh(self, token: str, jkt: str | None = None) -> TokenPair:
+        return await self.auth.refresh(token, jkt)
 
     async def _front_revoke(self, token: str) -> None:
         await self.auth.revoke(token)
@@ -243,6 +245,11 @@ class DriverBase:
         order = self.access_order
         return self.model.access[order[index % len(order)]] if order else None
 
+    def _key_of(self, sid: str) -> str | None:
+        """The key a session's own client proves: the one it is bound to, or none."""
+        session = self.model.sessions.get(sid)
+        return None if session is None else session.jkt
+
     # -- checking tokens and pairs --------------------------------------------------------
 
     def _claims(self, token: str, typ: str) -> dict[str, Any]:
@@ -296,7 +303,11 @@ class DriverBase:
         # The session's CSRF value rides in the refresh token too (checked before a rotation).
         csrf = session.access_claims.get("csrf")
         assert refresh.get("csrf") == csrf, (refresh, csrf)
-        names = {"iss", "aud", "sub", "sid", "jti", "iat", "exp"} | ({"csrf"} if csrf else set())
+        # A bound session's refresh token is bound too: a copy is no use without the key.
+        cnf = session.access_claims.get("cnf")
+        assert refresh.get("cnf") == cnf, (refresh, cnf)
+        names = {"iss", "aud", "sub", "sid", "jti", "iat", "exp"}
+        names |= {name for name, value in (("csrf", csrf), ("cnf", cnf)) if value}
         assert set(refresh) == names, refresh
         assert (refresh["iss"], refresh["aud"]) == (model.config.issuer, model.config.audience)
         assert (refresh["sub"], refresh["sid"]) == (session.subject, sid), "invariant 8"
@@ -307,6 +318,9 @@ class DriverBase:
         assert pair.refresh_expires_at == refresh["exp"]
         assert pair.expires_in == max(0, int(exp - model.now))
         assert pair.csrf_token == session.access_claims.get("csrf")
+        # A session bound to a DPoP key hands out DPoP tokens (RFC 9449 §5), bound by cnf.jkt.
+        bound = session.jkt is not None
+        assert pair.token_type == ("DPoP" if bound else "bearer"), (pair.token_type, sid)
         model.add_access(jti=jti, sid=sid, fresh=fresh, token=pair.access_token, gen=gen)
         self.access_order.append(jti)
         return refresh

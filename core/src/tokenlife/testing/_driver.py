@@ -92,6 +92,8 @@ class Driver(RefreshSteps, TokenSteps):
             return await self._verify(op), False
         if isinstance(op, ops.WrongType):
             return await self._wrong_type(op), False
+        if isinstance(op, ops.WrongKey):
+            return await self._wrong_key(op), False
         if isinstance(op, ops.Refresh | ops.RefreshAny):
             jti = self._pick_refresh(op)
             return ("skip", False) if jti is None else await self._refresh(jti)

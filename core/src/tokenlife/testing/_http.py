@@ -121,7 +121,8 @@ class HttpDriver(Driver):
         response = await self.client.post("/login", json=body)
         return self._pair(response, "POST /login")
 
-    async def _front_verify(self, token: str) -> Claims:
+    async def _front_verify(self, token: str, jkt: str | None = None) -> Claims:
+        assert jkt is None, "the HTTP machine drives bearer sessions only"
         response = await self.client.get(PROTECTED, headers=_bearer(token))
         if response.status_code != 200:
             raise self._refusal(response, f"GET {PROTECTED}", challenge=True)
@@ -132,7 +133,8 @@ class HttpDriver(Driver):
         )
         return claims
 
-    async def _front_refresh(self, token: str) -> TokenPair:
+    async def _front_refresh(self, token: str, jkt: str | None = None) -> TokenPair:
+        assert jkt is None, "the HTTP machine drives bearer sessions only"
         path = self.web.refresh_path
         assert path is not None
         response = await self.client.post(path, headers=_bearer(token))
@@ -192,6 +194,7 @@ class HttpLifecycleMachine(LifecycleMachine):
     :func:`tokenlife.testing.lifecycle.http_lifecycle_state_machine`."""
 
     app_factory: ClassVar[AppFactory]
+    dpop = False  # bearer clients only: a DPoP client would sign a proof per request
 
     def _new_driver(self, config: m.Config) -> Driver:
         cls = type(self)

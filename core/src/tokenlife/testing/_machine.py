@@ -7,16 +7,24 @@ often lands just before, at or after an edge the reference model knows of
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from . import _model as m
 from . import _ops as ops
+from ._draws import (
+    MAX_KEEP_ALIVE,
+    MAX_LIVE,
+    MAX_SESSIONS,
+    RunStats,
+    Timing,
+    indices,
+    offsets,
+    timings,
+)
 from ._driver import Driver, LifecycleStoreFactory
 from ._ops import (
     Advance,
@@ -32,41 +40,9 @@ from ._ops import (
     RevokeSession,
     RevokeSubject,
     Verify,
+    WrongKey,
     WrongType,
 )
-
-#: Logins per run, and at once: dead sessions stay in the run (cheap to check).
-MAX_SESSIONS = 10
-MAX_LIVE = 3
-#: Refreshes of one :meth:`LifecycleMachine.stay_signed_in` walk at most (a default
-#: session ends within four).
-MAX_KEEP_ALIVE = 4
-
-
-@dataclass
-class RunStats:
-    """What a machine class has run so far: examples started, and the first to fail."""
-
-    examples: int = 0
-    #: 1-based number of the first example that failed, if any did.
-    first_failure: int | None = None
-    #: Decision kinds and outcome classes reached (is the run reaching what matters?).
-    tally: Counter[str] = field(default_factory=Counter)
-
-
-indices = st.integers(0, 63)
-offsets = st.sampled_from([-0.25, 0.0, 0.0, 0.25])
-#: When a rule acts: after a plain pause (none, inside grace, at or past its end,
-#: past the access TTL), or at a boundary the model knows of (see
-#: ``Model.edge``), give or take 0.25 s. Each rule favours the edges that matter to it.
-Timing = float | tuple[str, float]
-pauses = st.sampled_from([0.0] * 6 + [1.0, 5.0, 10.0, 10.25, 30.0, 61.0])
-
-
-def timings(*edges: str) -> st.SearchStrategy[Timing]:
-    """Mostly no pause; a third of the time, an edge (most edges end something)."""
-    return st.one_of(pauses, pauses, st.tuples(st.sampled_from(edges), offsets))
-
 
 #: Templates for the hostile rule; its index is drawn separately.
 HOSTILE: tuple[ops.Op, ...] = (
@@ -99,6 +75,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     #: A fixed configuration, or None to draw grace, leeway and the floor per example.
     config: ClassVar[m.Config | None] = None
     backend: ClassVar[str] = "asyncio"
+    #: Whether logins may bind their session to a DPoP key (the front door states the key).
+    dpop: ClassVar[bool] = True
     stats: ClassVar[RunStats]
 
     def __init__(self) -> None:
@@ -153,9 +131,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         floor=st.booleans(),
         subject=st.sampled_from(ops.SUBJECTS),
         session_ttl=st.sampled_from([1800.0, 900.0]),
+        key=st.sampled_from([None, 0]),
     )
     def start(
-        self, grace: float, leeway: float, floor: bool, subject: str, session_ttl: float
+        self,
+        grace: float,
+        leeway: float,
+        floor: bool,
+        subject: str,
+        session_ttl: float,
+        key: int | None,
     ) -> None:
         """A fresh store and authority; without a fixed policy, draw the knobs that
         move the edges (a shorter session reaches its cap within a few rotations)."""
@@ -164,7 +149,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             grace=grace, leeway=leeway, floor_on_refresh=floor, session_ttl=session_ttl
         )
         self._driver = self._new_driver(config)
-        self._do(Issue(subject))
+        self._do(Issue(subject, key=key if type(self).dpop else None))
 
     def _new_driver(self, config: m.Config) -> Driver:
         return Driver(type(self).store_factory, config, backend=type(self).backend)
@@ -190,11 +175,20 @@ class LifecycleMachine(RuleBasedStateMachine):
         csrf=st.booleans(),
         claims=st.integers(0, len(ops.CLAIM_SETS) - 1),
         metadata=st.integers(0, len(ops.METADATA) - 1),
+        key=st.sampled_from([None, None, 0, 1]),
     )
     def issue(
-        self, subject: str, scopes: tuple[str, ...], csrf: bool, claims: int, metadata: int
+        self,
+        subject: str,
+        scopes: tuple[str, ...],
+        csrf: bool,
+        claims: int,
+        metadata: int,
+        key: int | None,
     ) -> None:
-        self._do(Issue(subject, scopes, csrf, claims, metadata))
+        """A login; half the time its client proves a DPoP key and the session is bound."""
+        key = key if type(self).dpop else None
+        self._do(Issue(subject, scopes, csrf, claims, metadata, key))
 
     @rule(recent=st.integers(0, 7), timing=timings("floor", "floor", "access exp", "session end"))
     def verify(self, recent: int, timing: Timing) -> None:
@@ -392,6 +386,17 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._do(ListSessions(subject))
 
     # -- hostile tokens -----------------------------------------------------------------------
+
+    @precondition(lambda self: type(self).dpop)
+    @rule(
+        kind=st.sampled_from(["verify", "refresh"]),
+        i=indices,
+        key=st.sampled_from([None, None, 0, 1]),
+    )
+    def wrong_key(self, kind: Literal["verify", "refresh"], i: int, key: int | None) -> None:
+        """A copied DPoP-bound token without its key (or with another), an unbound
+        token with a proof: refused before the store, nothing changed."""
+        self._do(WrongKey(kind, i, key))
 
     @rule(what=st.sampled_from(HOSTILE), i=indices)
     def hostile(self, what: ops.Op, i: int) -> None:

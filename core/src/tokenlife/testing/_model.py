@@ -78,6 +78,12 @@ class MSession:
     generation: int = 0
 
     @property
+    def jkt(self) -> str | None:
+        """The DPoP key thumbprint the session is bound to (its ``cnf.jkt``), if any."""
+        cnf = self.access_claims.get("cnf")
+        return cnf.get("jkt") if isinstance(cnf, dict) else None
+
+    @property
     def current(self) -> str:
         return self.chain[-1]
 

@@ -23,6 +23,10 @@ CLAIM_SETS: tuple[dict[str, object], ...] = (
 )
 #: Session metadata ("your devices" lists).
 METADATA: tuple[dict[str, str], ...] = ({}, {"user_agent": "Tab/1.0 (ü)", "ip": "203.0.113.7"})
+#: The RFC 7638 thumbprints of two clients' DPoP keys. The authority binds a
+#: session to the thumbprint a proof established; checking proofs themselves
+#: is the web layer's (tested on its own), so the kit states the proven key.
+DPOP_KEYS = ("A" * 24 + "-dpop-key-one-thumb", "B" * 24 + "_dpop-key-two-thumb")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Issue:
     #: Indices into CLAIM_SETS and METADATA.
     claims: int = 0
     metadata: int = 0
+    #: Index into DPOP_KEYS: the login proved that key and the session is bound to it.
+    key: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,17 @@ class WrongType:
 
     kind: Literal["verify", "refresh"]
     index: int
+
+
+@dataclass(frozen=True)
+class WrongKey:
+    """A token of a live session, with the wrong DPoP key proven: a bound token
+    with no proof (``key`` None) or another key's, an unbound access token with
+    a proof. Refused before the store is asked, nothing changed."""
+
+    kind: Literal["verify", "refresh"]
+    index: int
+    key: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,7 @@ Op = (
     Issue
     | Verify
     | WrongType
+    | WrongKey
     | Refresh
     | RefreshAny
     | ConcurrentRefresh
@@ -169,6 +187,13 @@ def random_ops(rng: random.Random, length: int) -> list[Op]:
                 rng.random() < 0.3,
                 rng.randrange(len(CLAIM_SETS)),
                 rng.randrange(len(METADATA)),
+                rng.choice((None, None, 0, 1)),
+            ),
+        ),
+        (
+            2,
+            lambda: WrongKey(
+                rng.choice(("verify", "refresh")), rng.randrange(64), rng.choice((None, 0, 1))
             ),
         ),
         (5, lambda: Verify(rng.randrange(64))),
@@ -215,6 +240,7 @@ def _advance(rng: random.Random) -> float:
 __all__ = (
     "ADVANCE_RANGES",
     "CLAIM_SETS",
+    "DPOP_KEYS",
     "FRACTIONS",
     "METADATA",
     "SCOPES",
@@ -233,6 +259,7 @@ __all__ = (
     "RevokeSession",
     "RevokeSubject",
     "Verify",
+    "WrongKey",
     "WrongType",
     "random_ops",
 )

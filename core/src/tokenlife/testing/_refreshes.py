@@ -30,7 +30,8 @@ class RefreshSteps(DriverBase):
         decision = model.decide_refresh(
             jti, sid=record.sid, subject=record.subject, exp_claim=record.exp_claim
         )
-        result = await self._call(partial(self._front_refresh, record.token))
+        key = self._key_of(record.sid)
+        result = await self._call(partial(self._front_refresh, record.token, key))
         actual = self._outcome(result)
         expected = self._seen("refresh", decision.outcome)
         assert actual == expected, (
@@ -39,6 +40,8 @@ class RefreshSteps(DriverBase):
         )
         self._outcomes.append(decision.outcome)
         self.tally[f"refresh {decision.kind}"] += 1
+        if decision.kind == "rotate" and self._key_of(record.sid) is not None:
+            self.tally["refresh rotate (DPoP-bound)"] += 1
         if isinstance(result, TokenPair) and decision.kind == "replay":
             # Invariant 4: the same successor, byte for byte (HS256 is deterministic).
             assert decision.successor is not None
@@ -74,6 +77,7 @@ class RefreshSteps(DriverBase):
         model, auth, sid = self.model, self.auth, session.sid
         jtis = [nth_back(session, back) for back in op.backs]
         found = model.stored(sid) is not None
+        key = self._key_of(sid)
 
         async def race() -> tuple[dict[int, TokenPair | TokenError], list[bool]]:
             results: dict[int, TokenPair | TokenError] = {}
@@ -81,7 +85,7 @@ class RefreshSteps(DriverBase):
 
             async def one(i: int) -> None:
                 try:
-                    results[i] = await self._front_refresh(model.refresh[jtis[i]].token)
+                    results[i] = await self._front_refresh(model.refresh[jtis[i]].token, key)
                 except TokenError as exc:
                     results[i] = exc
 

@@ -31,6 +31,8 @@ class TokenSteps(DriverBase):
         if op.csrf:
             assert isinstance(result.csrf_token, str) and result.csrf_token
             access_claims["csrf"] = result.csrf_token
+        if op.key is not None:
+            access_claims["cnf"] = {"jkt": ops.DPOP_KEYS[op.key]}
         sid, jti = refresh["sid"], refresh["jti"]
         assert sid not in model.sessions and jti not in model.refresh, "ids must be fresh"
         model.add_session(
@@ -52,7 +54,7 @@ class TokenSteps(DriverBase):
             return "skip"
         decided = self.model.verify(token.jti)
         expected = self._seen("verify", decided)
-        result = await self._call(partial(self._front_verify, token.token))
+        result = await self._call(partial(self._front_verify, token.token, self._key_of(token.sid)))
         actual = self._outcome(result)
         assert actual == expected, f"verify {token}: got {actual}, model expects {expected}"
         self.tally[f"verify {decided}"] += 1
@@ -65,16 +67,58 @@ class TokenSteps(DriverBase):
             order = self.refresh_order
             if not order:
                 return "skip"
-            token = self.model.refresh[order[op.index % len(order)]].token
-            result: object = await self._call(partial(self._front_verify, token))
+            record = self.model.refresh[order[op.index % len(order)]]
+            key = self._key_of(record.sid)
+            result: object = await self._call(partial(self._front_verify, record.token, key))
         else:
             access = self._pick_access(op.index)
             if access is None:
                 return "skip"
-            result = await self._call(partial(self._front_refresh, access.token))
+            key = self._key_of(access.sid)
+            result = await self._call(partial(self._front_refresh, access.token, key))
         actual = self._outcome(result)
         expected = self._seen("verify" if op.kind == "verify" else "refresh", m.WRONG_TYPE)
         assert actual == expected, f"{op}: got {actual}, expected {expected}"
+        return actual
+
+    async def _wrong_key(self, op: ops.WrongKey) -> str:
+        """A token with the wrong DPoP key proven: the binding check comes before the
+        store, so it is refused whatever the session's state, and nothing changes."""
+        model = self.model
+        if op.kind == "verify":
+            access = [model.access[jti] for jti in self.access_order]
+            candidates = [(a.token, a.sid) for a in access if not model.token_expired(a.exp)]
+        else:  # an unbound session refreshed with a proof simply stays unbound
+            records = [model.refresh[jti] for jti in self.refresh_order]
+            candidates = [
+                (r.token, r.sid)
+                for r in records
+                if model.sessions[r.sid].jkt is not None and not model.token_expired(r.exp_claim)
+            ]
+        if op.index % 4 < 2:  # half the time a bound token: the copy a thief would hold
+            candidates = [c for c in candidates if self._key_of(c[1]) is not None] or candidates
+        if not candidates:
+            return "skip"
+        token, sid = candidates[op.index % len(candidates)]
+        own = self._key_of(sid)
+        presented = None if op.key is None else ops.DPOP_KEYS[op.key]
+        if own is None:
+            presented, code = presented or ops.DPOP_KEYS[0], "dpop_not_bound"
+        elif presented is None:
+            code = "dpop_required"
+        else:
+            presented = next(k for k in ops.DPOP_KEYS if k != own)
+            code = "dpop_key_mismatch"
+        front = self._front_verify if op.kind == "verify" else self._front_refresh
+        actual = self._outcome(await self._call(partial(front, token, presented)))
+        expected = f"DPoPBindingError:{code}"
+        assert actual == expected, f"{op}: got {actual}, expected {expected}"
+        if op.kind == "refresh":
+            events = [e for e in self.events[self._events_start :] if e.kind != "reuse_detected"]
+            assert [(e.kind, e.reason) for e in events] == [("dpop_binding_refused", code)], (
+                f"{op}: a refused binding is one security event, got {events}"
+            )
+        self.tally[f"wrong key {op.kind} {code}"] += 1
         return actual
 
     async def _revoke(self, op: ops.Revoke) -> tuple[str, bool]:
@@ -154,16 +198,22 @@ class TokenSteps(DriverBase):
             order = self.refresh_order
             if not order:
                 return "skip"
-            genuine, typ = model.refresh[order[op.index % len(order)]].token, REFRESH_TYP
+            record = model.refresh[order[op.index % len(order)]]
+            genuine, typ, sid = record.token, REFRESH_TYP, record.sid
         else:
             picked = self._pick_access(op.index)
             if picked is None:
                 return "skip"
-            genuine, typ = picked.token, ACCESS_TYP
+            genuine, typ, sid = picked.token, ACCESS_TYP, picked.sid
         forged = self.forger.encode(self.auth.codec.peek_claims(genuine), typ=typ)
         assert forged != genuine
-        call = {"verify": self._front_verify, "refresh": self._front_refresh}.get(op.action)
-        result: object = await self._call(partial(call or self._front_revoke, forged))
+        key = self._key_of(sid)  # the owner's key proven too: the signature alone must fail
+        if op.action == "verify":
+            result: object = await self._call(partial(self._front_verify, forged, key))
+        elif op.action == "refresh":
+            result = await self._call(partial(self._front_refresh, forged, key))
+        else:
+            result = await self._call(partial(self._front_revoke, forged))
         actual = self._outcome(result)
         expected = self._forged_outcome(op.action)
         assert actual == expected, f"{op}: got {actual}, expected {expected}"
@@ -187,7 +237,8 @@ class TokenSteps(DriverBase):
             record.jti, sid=claims["sid"], subject=claims["sub"], exp_claim=claims["exp"]
         )
         assert decision.kind in ("expired", "unknown"), decision
-        actual = self._outcome(await self._call(partial(self._front_refresh, token)))
+        key = self._key_of(record.sid)
+        actual = self._outcome(await self._call(partial(self._front_refresh, token, key)))
         expected = self._seen("refresh", decision.outcome)
         assert actual == expected, f"{op}: got {actual}, expected {expected}"
         self.tally[f"doctored {decision.kind}"] += 1

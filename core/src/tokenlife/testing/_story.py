@@ -79,6 +79,8 @@ def describe(op: ops.Op, model: m.Model, access: Sequence[str], refresh: Sequenc
     twice = " (twice)" if getattr(op, "twice", False) else ""
     if isinstance(op, ops.Issue):
         extra = f" with scopes {' '.join(op.scopes)}" if op.scopes else ""
+        if op.key is not None:
+            extra += f", proving DPoP key {'AB'[op.key]}"
         return f"{op.subject} logs in{extra} (session {len(model.sessions) + 1})"
     if isinstance(op, ops.Advance):
         return f"{op.seconds:g} s pass"
@@ -89,6 +91,10 @@ def describe(op: ops.Op, model: m.Model, access: Sequence[str], refresh: Sequenc
             which = _token("refresh", refresh, op.index)
             return f"verify a refresh token as an access token ({which})"
         return f"refresh with an access token ({_token('access', access, op.index)})"
+    if isinstance(op, ops.WrongKey):
+        kind, order = ("access", access) if op.kind == "verify" else ("refresh", refresh)
+        key = "no DPoP proof" if op.key is None else "a proof by the wrong DPoP key"
+        return f"{op.kind} a live {kind} token with {key} (of {len(order)})"
     if isinstance(op, ops.Refresh):
         return f"refresh with the {_back(op.back)} of {_session(model, op.session)}"
     if isinstance(op, ops.RefreshAny):
