@@ -325,6 +325,8 @@ APPS: dict[str, Callable[[], Any]] = {
     "authx-refresh": _authx_refresh_app,
     # A bearer and a DPoP-bound token on one server (bench_dpop.py's HTTP group).
     "dpop": lambda: __import__("tests.bench.bench_dpop", fromlist=["http_app"]).http_app(),
+    # The protected route and the introspection route of one app (bench_oauth.py).
+    "oauth": lambda: __import__("tests.bench.bench_oauth", fromlist=["http_app"]).http_app(),
 }
 
 

@@ -7,9 +7,14 @@ by tests/http.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
+from urllib.parse import parse_qsl
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokenlife import Claims, ConfigurationError, TokenPair
 from tokenlife.web import (
@@ -28,6 +33,7 @@ from tokenlife.web import (
     refusal_reply,
     token_body,
 )
+from tokenlife.web._body import _form_pairs
 
 
 def _post(body: bytes, content_type: str | None = "application/json") -> HttpRequest:
@@ -102,6 +108,33 @@ def test_unreadable_bodies_are_400_invalid_request(
 ) -> None:
     refusal = _refused(token_body, _post(body, content_type))
     assert (refusal.status, refusal.error, refusal.reason) == (400, "invalid_request", reason)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="ab=&%+-_.~2F ", max_size=16))
+def test_a_form_body_reads_as_parse_qsl_reads_it(text: str) -> None:
+    """The form fast path (no escapes to decode) answers as strict parse_qsl does."""
+
+    def read(parse: Callable[[str], list[tuple[str, str]]]) -> object:
+        try:
+            return parse(text)
+        except ValueError:
+            return "refused"
+
+    strict = partial(
+        parse_qsl, keep_blank_values=True, strict_parsing=True, errors="strict", max_num_fields=64
+    )
+    assert read(_form_pairs) == read(strict)
+
+
+@pytest.mark.parametrize("fields", [63, 64, 65])
+def test_a_form_of_more_than_64_fields_is_refused(fields: int) -> None:
+    body = "&".join(f"f{i}=v" for i in range(fields)).encode()
+    request = _post(body, "application/x-www-form-urlencoded")
+    if fields <= 64:
+        assert token_body(request).presented is None
+    else:
+        assert _refused(token_body, request).reason == "malformed_form"
 
 
 def test_deeply_nested_json_body_is_400_not_a_recursion_error() -> None:

@@ -159,6 +159,33 @@ def test_rfc7662_s2_1_needs_a_client_credential(app: Served, headers: dict[str, 
     assert response.headers["www-authenticate"].startswith("Basic")
 
 
+def test_rfc6749_s2_3_1_basic_credentials_in_every_encoding(serve: ServeFactory) -> None:
+    """RFC 6749 §2.3.1: id and secret are form-urlencoded before base64. A secret with
+    reserved characters works encoded (as most clients send it), unencoded, or encoded
+    another legal way (lower-case escapes, + for a space); a near miss never does."""
+    secret = "s3cret: with+%/reserved-0123456789"
+    app = serve(**{**OAUTH, "introspection_clients": {"rs 2": secret}})
+    if app.adapter == "asgi":
+        pytest.skip("the 60-line embedding example mounts refresh and logout only")
+    token = app.login()["access_token"]
+
+    def basic(pair: str) -> str:
+        return "Basic " + base64.b64encode(pair.encode()).decode()
+
+    accepted = [
+        "rs%202:s3cret%3A%20with%2B%25%2Freserved-0123456789",  # quote(safe="") of each part
+        "rs%202:s3cret%3A%20with%2B%25/reserved-0123456789",  # quote(), which keeps "/"
+        "rs+2:s3cret%3a+with%2b%25%2freserved-0123456789",  # lower-case escapes, + for space
+        "rs 2:" + secret,  # not encoded at all, as HTTP Basic clients without OAuth send it
+    ]
+    for pair in accepted:
+        assert _introspect(app, token, Authorization=basic(pair)).json()["active"] is True, pair
+    near = ("rs%202:s3cret%3A%20with%2B%25%2Freserved-012345678", "rs2:" + secret, "rs 2:s3cret")
+    for pair in near:
+        response = _introspect(app, token, Authorization=basic(pair))
+        assert response.status_code == 401, pair
+
+
 def test_rfc7662_s2_1_bearer_shared_secret(app: Served) -> None:
     """RFC 7662 §2.1 allows a bearer credential: the shared secret alone."""
     pair = app.login()

@@ -14,7 +14,15 @@ from typing import Any, ClassVar, Final
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
-from litestar.types import ExceptionHandlersMap
+from litestar.response.base import ASGIResponse
+from litestar.types import (
+    ExceptionHandlersMap,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
 
 from tokenlife import StoreError, TokenError
 from tokenlife.web import Gate, Refusal, Reply, SetCookie, invalid_token, unavailable
@@ -109,6 +117,46 @@ def to_response(reply: Reply) -> Response[bytes]:
     )
 
 
+class ReplyResponse(ASGIResponse):
+    """A web-layer reply as the ASGI response a route handler returns, sent byte for byte.
+
+    A handler annotated to return an ``ASGIResponse`` is sent as is:
+    Litestar's response rendering (its header, cookie and media-type
+    handling) would only redo, at a cost per request, what the reply holds.
+    """
+
+    __slots__ = ("reply",)
+
+    def __init__(self, reply: Reply) -> None:
+        # Not ASGIResponse.__init__: nothing of its state is used by __call__ below.
+        self.reply = reply
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reply = self.reply
+        headers = [(name.encode("latin-1"), text.encode("latin-1")) for name, text in reply.headers]
+        # Cookies as Litestar renders them, so a cookie cleared here reads exactly
+        # as the one the login's Response set.
+        headers += [cookie(value).to_encoded_header() for value in reply.set_cookies]
+        headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": reply.status,
+            "headers": headers,
+        }
+        await send(start)
+        body: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "body": b"" if scope.get("method") == "HEAD" else reply.body,
+            "more_body": False,
+        }
+        await send(body)
+
+
+def asgi_response(reply: Reply) -> ReplyResponse:
+    """The response a route handler returns for a web-layer reply."""
+    return ReplyResponse(reply)
+
+
 def exception_handlers(gate: Gate) -> ExceptionHandlersMap:
     """One handler for refusals, the plugin's errors, and tokenlife's own raised by app code."""
 
@@ -137,7 +185,9 @@ __all__ = (
     "InsufficientScope",
     "InvalidGrant",
     "InvalidToken",
+    "ReplyResponse",
     "TokenLifeHTTPError",
+    "asgi_response",
     "cookie",
     "exception_handlers",
     "logger",

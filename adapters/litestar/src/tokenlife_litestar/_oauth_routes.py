@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.response.base import ASGIResponse
 
 from tokenlife.web import Gate, HttpRequest, WebConfig
 
-from ._errors import to_response
+from ._errors import asgi_response
 
 
 async def _facts(request: Request[Any, Any, Any]) -> HttpRequest:
@@ -25,8 +26,8 @@ def oauth_routes(gate: Gate, config: WebConfig, opt_key: str) -> list[HTTPRouteH
     handlers: list[HTTPRouteHandler] = []
     if config.revocation_path is not None:
 
-        async def revoke(request: Request[Any, Any, Any]) -> Response[bytes]:
-            return to_response(await gate.revoke(await _facts(request)))
+        async def revoke(request: Request[Any, Any, Any]) -> ASGIResponse:
+            return asgi_response(await gate.revoke(await _facts(request)))
 
         handlers.append(
             post(
@@ -42,8 +43,8 @@ def oauth_routes(gate: Gate, config: WebConfig, opt_key: str) -> list[HTTPRouteH
         )
     if config.introspection_path is not None:
 
-        async def introspect(request: Request[Any, Any, Any]) -> Response[bytes]:
-            return to_response(await gate.introspect(await _facts(request)))
+        async def introspect(request: Request[Any, Any, Any]) -> ASGIResponse:
+            return asgi_response(await gate.introspect(await _facts(request)))
 
         handlers.append(
             post(
@@ -59,8 +60,8 @@ def oauth_routes(gate: Gate, config: WebConfig, opt_key: str) -> list[HTTPRouteH
         )
     if config.metadata_path is not None:
 
-        async def metadata(request: Request[Any, Any, Any]) -> Response[bytes]:
-            return to_response(gate.metadata(str(request.base_url)))
+        async def metadata(request: Request[Any, Any, Any]) -> ASGIResponse:
+            return asgi_response(gate.metadata(str(request.base_url)))
 
         handlers.append(
             get(

@@ -13,10 +13,11 @@ from typing import Any
 from litestar import Request, Response, delete, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
+from litestar.response.base import ASGIResponse
 
 from tokenlife.web import Gate, HttpRequest, WebConfig
 
-from ._errors import to_response
+from ._errors import asgi_response
 from ._guards import provide_claims
 
 
@@ -27,8 +28,8 @@ async def _facts(request: Request[Any, Any, Any]) -> HttpRequest:
 def refresh_route(gate: Gate, path: str, opt_key: str) -> HTTPRouteHandler:
     """``POST path``: rotate a refresh token from the header, the body, or the cookie."""
 
-    async def refresh(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return to_response(await gate.refresh(await _facts(request)))
+    async def refresh(request: Request[Any, Any, Any]) -> ASGIResponse:
+        return asgi_response(await gate.refresh(await _facts(request)))
 
     return post(
         path,
@@ -50,8 +51,8 @@ def refresh_route(gate: Gate, path: str, opt_key: str) -> HTTPRouteHandler:
 def logout_route(gate: Gate, path: str, opt_key: str) -> HTTPRouteHandler:
     """``POST path``: revoke the session of the token presented and clear the cookies."""
 
-    async def logout(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return to_response(await gate.logout(await _facts(request)))
+    async def logout(request: Request[Any, Any, Any]) -> ASGIResponse:
+        return asgi_response(await gate.logout(await _facts(request)))
 
     # 204 on success; the declared code must allow a body, since refusals carry one.
     return post(
@@ -87,16 +88,16 @@ def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
     common: dict[str, Any] = {"tags": ["sessions"], "status_code": 200}
     if config.sessions_path is not None:
 
-        async def list_sessions(request: Request[Any, Any, Any]) -> Response[bytes]:
+        async def list_sessions(request: Request[Any, Any, Any]) -> ASGIResponse:
             facts = await _facts(request)
-            return to_response(await gate.list_sessions(facts, provide_claims(request.scope)))
+            return asgi_response(await gate.list_sessions(facts, provide_claims(request.scope)))
 
         async def end_session(
             request: Request[Any, Any, Any], session_id: FromPath[str]
-        ) -> Response[bytes]:
+        ) -> ASGIResponse:
             facts = await _facts(request)
             claims = provide_claims(request.scope)
-            return to_response(await gate.end_session(facts, claims, session_id))
+            return asgi_response(await gate.end_session(facts, claims, session_id))
 
         handlers.append(
             get(config.sessions_path, summary="Your sessions (devices)", **common)(list_sessions)
@@ -110,9 +111,10 @@ def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
         )
     if config.logout_others_path is not None:
 
-        async def logout_others(request: Request[Any, Any, Any]) -> Response[bytes]:
+        async def logout_others(request: Request[Any, Any, Any]) -> ASGIResponse:
             facts = await _facts(request)
-            return to_response(await gate.end_other_sessions(facts, provide_claims(request.scope)))
+            claims = provide_claims(request.scope)
+            return asgi_response(await gate.end_other_sessions(facts, claims))
 
         handlers.append(
             post(config.logout_others_path, summary="End all your other sessions", **common)(
@@ -121,9 +123,9 @@ def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
         )
     if config.logout_all_path is not None:
 
-        async def logout_all(request: Request[Any, Any, Any]) -> Response[bytes]:
+        async def logout_all(request: Request[Any, Any, Any]) -> ASGIResponse:
             facts = await _facts(request)
-            return to_response(await gate.end_all_sessions(facts, provide_claims(request.scope)))
+            return asgi_response(await gate.end_all_sessions(facts, provide_claims(request.scope)))
 
         handlers.append(
             post(config.logout_all_path, summary="End all your sessions", **common)(logout_all)

@@ -36,6 +36,7 @@ class GateBase:
     """Settings and shared helpers of :class:`Gate` (see there)."""
 
     __slots__ = (
+        "_basic_credentials",
         "_csrf_header",
         "_dpop",
         "_exclude",
@@ -54,6 +55,8 @@ class GateBase:
     ) -> None:
         self.authority = authority
         self.config = config
+        #: Introspection clients' usual Basic credentials, computed at the first call.
+        self._basic_credentials: tuple[tuple[bytes, str], ...] | None = None
         self.now: Callable[[], float] = config.clock or authority.clock
         self._locations = config.locations
         self._verify = authority.verify

@@ -21,6 +21,7 @@ from ._replies import invalid_request
 T = TypeVar("T")
 
 _FORM: Final = "application/x-www-form-urlencoded"
+_MAX_FIELDS: Final = 64
 #: Members a token body may carry; anything else is ignored.
 _TOKEN_FIELDS: Final = ("refresh_token", "token", "token_type_hint", "grant_type", "scope")
 
@@ -95,13 +96,7 @@ def token_body(request: HttpRequest, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES)
 
 def _form(raw: bytes) -> TokenBody:
     try:
-        pairs = parse_qsl(
-            raw.decode("ascii"),
-            keep_blank_values=True,
-            strict_parsing=True,
-            errors="strict",
-            max_num_fields=64,
-        )
+        pairs = _form_pairs(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
         raise invalid_request("malformed_form") from None
     found: dict[str, str] = {}
@@ -111,6 +106,31 @@ def _form(raw: bytes) -> TokenBody:
                 raise invalid_request("repeated_field")  # RFC 6749 §3.1
             found[name] = value
     return TokenBody(**found)
+
+
+def _form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl`` with strict parsing, blank values kept and at most 64 fields.
+
+    A body with nothing to decode (no ``%``, no ``+``: a token is base64url)
+    is split here, with parse_qsl's own rules and errors; any other goes to
+    parse_qsl itself.
+    """
+    if not text:
+        return []
+    if "%" in text or "+" in text:
+        return parse_qsl(
+            text, keep_blank_values=True, strict_parsing=True, errors="strict", max_num_fields=64
+        )
+    pieces = text.split("&")
+    if len(pieces) > _MAX_FIELDS:
+        raise ValueError("Max number of fields exceeded")
+    pairs: list[tuple[str, str]] = []
+    for piece in pieces:
+        name, sep, value = piece.partition("=")
+        if not sep:
+            raise ValueError(f"bad query field: {piece!r}")
+        pairs.append((name, value))
+    return pairs
 
 
 __all__ = ("TokenBody", "is_json", "json_body", "token_body")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import binascii
 import hmac
-from base64 import b64decode
+from base64 import b64decode, b64encode
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from tokenlife._claims import ACCESS_TYP, REFRESH_TYP, Claims
 from tokenlife._errors import StoreError, TokenError, TokenTypeError
@@ -46,12 +46,38 @@ def oauth_error(
     return json_reply(body, status=status, headers=headers)
 
 
-def client_of(request: HttpRequest, clients: Mapping[str, str]) -> str | None:
+#: A client's usual ``Basic`` credentials, each with the client id it proves.
+BasicCredentials = tuple[tuple[bytes, str], ...]
+
+
+def basic_credentials(clients: Mapping[str, str]) -> BasicCredentials:
+    """The ``Basic`` credential each client sends as clients usually encode it.
+
+    RFC 6749 §2.3.1 form-urlencodes id and secret before base64; most ids and
+    secrets encode to themselves, and some clients skip the step: both forms
+    are kept. A credential in another legal encoding takes the decoding path.
+    """
+    found: dict[bytes, str] = {}
+    for client_id, secret in clients.items():
+        for pair in (
+            f"{client_id}:{secret}",
+            f"{quote(client_id)}:{quote(secret)}",
+            f"{quote(client_id, safe='')}:{quote(secret, safe='')}",
+        ):
+            found.setdefault(b64encode(pair.encode("utf-8")), client_id)
+    return tuple(found.items())
+
+
+def client_of(
+    request: HttpRequest, clients: Mapping[str, str], known: BasicCredentials = ()
+) -> str | None:
     """The configured resource server the request authenticates as, or ``None``.
 
     ``Basic`` carries ``client_id:client_secret``, each form-urlencoded
     (RFC 6749 §2.3.1); ``Bearer`` carries a secret alone. Every configured
     secret is compared, whichever matches, so the time taken reveals nothing.
+    ``known`` (from :func:`basic_credentials`) are compared first, all of
+    them, in constant time: the usual credential costs no decoding.
     """
     values = request.header_values(b"authorization")
     if len(values) != 1:
@@ -60,6 +86,12 @@ def client_of(request: HttpRequest, clients: Mapping[str, str]) -> str | None:
     scheme = scheme.lower()
     credential = credential.strip()
     if scheme == b"basic":
+        matched: str | None = None
+        for value, client_id in known:
+            if hmac.compare_digest(value, credential) and matched is None:
+                matched = client_id
+        if matched is not None:
+            return matched
         try:
             decoded = b64decode(credential, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
@@ -69,8 +101,8 @@ def client_of(request: HttpRequest, clients: Mapping[str, str]) -> str | None:
             return None
         client_id, secret = unquote(raw_id.replace("+", " ")), unquote(raw_secret.replace("+", " "))
         expected = clients.get(client_id)
-        known = expected.encode() if expected is not None else _DUMMY
-        ok = hmac.compare_digest(known, secret.encode())
+        stored = expected.encode() if expected is not None else _DUMMY
+        ok = hmac.compare_digest(stored, secret.encode())
         return client_id if ok and expected is not None else None
     if scheme == b"bearer" and credential:
         found: str | None = None
@@ -89,7 +121,10 @@ class IntrospectionRoute(GateBase):
     async def introspect(self, request: HttpRequest) -> Reply:
         """``POST introspection_path``: RFC 7662 §2.2 — is this token active, and what is it?"""
         clients = self.config.introspection_clients or {}
-        client = client_of(request, clients)
+        known = self._basic_credentials
+        if known is None:
+            known = self._basic_credentials = basic_credentials(clients)
+        client = client_of(request, clients, known)
         if client is None:
             logger.info("%r: introspection refused: no valid client credential", request)
             # RFC 6749 §5.2: 401 invalid_client, with a challenge for the scheme to use.
@@ -186,4 +221,10 @@ def _members(claims: Claims, typ: str) -> dict[str, Any]:
     return content
 
 
-__all__ = ("IntrospectionRoute", "client_of", "oauth_error")
+__all__ = (
+    "BasicCredentials",
+    "IntrospectionRoute",
+    "basic_credentials",
+    "client_of",
+    "oauth_error",
+)
