@@ -111,9 +111,13 @@ def test_unreadable_bodies_are_400_invalid_request(
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.text(alphabet="ab=&%+-_.~2F ", max_size=16))
+@given(st.text(alphabet="ab=&%+-_.~2F ", max_size=16).filter(str.strip))
 def test_a_form_body_reads_as_parse_qsl_reads_it(text: str) -> None:
-    """The form fast path (no escapes to decode) answers as strict parse_qsl does."""
+    """The form fast path (no escapes to decode) answers as strict parse_qsl does.
+
+    A blank body never reaches it (it reads as no fields before any parsing),
+    and there parse_qsl itself differs between Python releases.
+    """
 
     def read(parse: Callable[[str], list[tuple[str, str]]]) -> object:
         try:
