@@ -21,7 +21,19 @@ from xml.sax.saxutils import escape
 HERE: Final = Path(__file__).resolve().parent
 RESULTS: Final = HERE / "results.json"
 #: The benchmark modules, in the order the page shows them.
-MODULES: Final = ("codec", "lifecycle", "http", "sqlite", "redis", "sessions")
+MODULES: Final = (
+    "codec",
+    "lifecycle",
+    "http",
+    "oauth",
+    "dpop",
+    "remote",
+    "otel",
+    "sqlite",
+    "redis",
+    "postgres",
+    "sessions",
+)
 
 TIMES: Final = "\N{MULTIPLICATION SIGN}"
 WIDTH: Final = 760
@@ -43,7 +55,16 @@ PEERS: Final = (
     "raw sqlite3",
     "aiosqlite",
     "redis-py",
+    "asyncpg",
     "unauthenticated",
+    "floor",
+    "oxyjwt",
+    "bearer",
+    "static KeySet",
+    "no seam",
+    "stateless",
+    "strict verify (protected route)",
+    "protected route",
 )
 
 
