@@ -208,3 +208,27 @@ def test_public_names_match_all() -> None:
     public = {n for n in dir(tokenlife_litestar) if not n.startswith("_")} - {"annotations"}
     assert set(tokenlife_litestar.__all__) - {"__version__"} == public
     assert isinstance(tokenlife_litestar.__all__, tuple)
+
+
+def test_an_after_request_hook_sees_the_plugins_routes_too() -> None:
+    """The plugin's routes answer as any handler does when the app sets ``after_request``
+    (a security header, say); without a hook they send the web layer's reply as is."""
+    from litestar import Response
+
+    async def stamp(response: Response[Any]) -> Response[Any]:
+        response.headers["X-Stamp"] = "yes"
+        return response
+
+    hooked = build()
+    hooked.app.after_request = stamp  # the app layer's hook, as Litestar(after_request=...) sets
+    plain = build()
+    for harness, stamped in ((hooked, True), (plain, False)):
+        with harness.client() as client:
+            pair = client.post("/login", json={"sub": "alice"}).json()
+            rotated = client.post("/auth/refresh", headers=bearer(pair["refresh_token"]))
+            refused = client.post("/auth/refresh", headers=bearer("not-a-token"))
+            logout = client.post("/auth/logout", headers=bearer(rotated.json()["access_token"]))
+        assert (rotated.status_code, refused.status_code, logout.status_code) == (200, 401, 204)
+        assert rotated.headers["cache-control"] == "no-store"
+        for response in (rotated, logout):
+            assert ("x-stamp" in response.headers) is stamped, (stamped, response.headers)

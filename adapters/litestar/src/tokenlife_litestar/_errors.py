@@ -9,7 +9,7 @@ where an operator can see it and an attacker cannot.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
@@ -152,8 +152,16 @@ class ReplyResponse(ASGIResponse):
         await send(body)
 
 
-def asgi_response(reply: Reply) -> ReplyResponse:
-    """The response a route handler returns for a web-layer reply."""
+def asgi_response(request: Request[Any, Any, Any], reply: Reply) -> ASGIResponse:
+    """What a route handler annotated ``-> ASGIResponse`` returns for a web-layer reply.
+
+    The reply as is, unless an ``after_request`` hook is set on the app, a
+    router or the handler: that hook gets a Litestar ``Response`` (to add a
+    header, say) as it would from any handler of the app.
+    """
+    if any(layer.after_request for layer in request.route_handler.ownership_layers):
+        # Litestar sends a Response returned here through its Response path.
+        return cast("ASGIResponse", to_response(reply))
     return ReplyResponse(reply)
 
 

@@ -27,7 +27,7 @@ def oauth_routes(gate: Gate, config: WebConfig, opt_key: str) -> list[HTTPRouteH
     if config.revocation_path is not None:
 
         async def revoke(request: Request[Any, Any, Any]) -> ASGIResponse:
-            return asgi_response(await gate.revoke(await _facts(request)))
+            return asgi_response(request, await gate.revoke(await _facts(request)))
 
         handlers.append(
             post(
@@ -44,7 +44,7 @@ def oauth_routes(gate: Gate, config: WebConfig, opt_key: str) -> list[HTTPRouteH
     if config.introspection_path is not None:
 
         async def introspect(request: Request[Any, Any, Any]) -> ASGIResponse:
-            return asgi_response(await gate.introspect(await _facts(request)))
+            return asgi_response(request, await gate.introspect(await _facts(request)))
 
         handlers.append(
             post(
@@ -61,7 +61,7 @@ def oauth_routes(gate: Gate, config: WebConfig, opt_key: str) -> list[HTTPRouteH
     if config.metadata_path is not None:
 
         async def metadata(request: Request[Any, Any, Any]) -> ASGIResponse:
-            return asgi_response(gate.metadata(str(request.base_url)))
+            return asgi_response(request, gate.metadata(str(request.base_url)))
 
         handlers.append(
             get(

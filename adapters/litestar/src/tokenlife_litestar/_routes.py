@@ -29,7 +29,7 @@ def refresh_route(gate: Gate, path: str, opt_key: str) -> HTTPRouteHandler:
     """``POST path``: rotate a refresh token from the header, the body, or the cookie."""
 
     async def refresh(request: Request[Any, Any, Any]) -> ASGIResponse:
-        return asgi_response(await gate.refresh(await _facts(request)))
+        return asgi_response(request, await gate.refresh(await _facts(request)))
 
     return post(
         path,
@@ -52,7 +52,7 @@ def logout_route(gate: Gate, path: str, opt_key: str) -> HTTPRouteHandler:
     """``POST path``: revoke the session of the token presented and clear the cookies."""
 
     async def logout(request: Request[Any, Any, Any]) -> ASGIResponse:
-        return asgi_response(await gate.logout(await _facts(request)))
+        return asgi_response(request, await gate.logout(await _facts(request)))
 
     # 204 on success; the declared code must allow a body, since refusals carry one.
     return post(
@@ -90,14 +90,15 @@ def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
 
         async def list_sessions(request: Request[Any, Any, Any]) -> ASGIResponse:
             facts = await _facts(request)
-            return asgi_response(await gate.list_sessions(facts, provide_claims(request.scope)))
+            claims = provide_claims(request.scope)
+            return asgi_response(request, await gate.list_sessions(facts, claims))
 
         async def end_session(
             request: Request[Any, Any, Any], session_id: FromPath[str]
         ) -> ASGIResponse:
             facts = await _facts(request)
             claims = provide_claims(request.scope)
-            return asgi_response(await gate.end_session(facts, claims, session_id))
+            return asgi_response(request, await gate.end_session(facts, claims, session_id))
 
         handlers.append(
             get(config.sessions_path, summary="Your sessions (devices)", **common)(list_sessions)
@@ -114,7 +115,7 @@ def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
         async def logout_others(request: Request[Any, Any, Any]) -> ASGIResponse:
             facts = await _facts(request)
             claims = provide_claims(request.scope)
-            return asgi_response(await gate.end_other_sessions(facts, claims))
+            return asgi_response(request, await gate.end_other_sessions(facts, claims))
 
         handlers.append(
             post(config.logout_others_path, summary="End all your other sessions", **common)(
@@ -125,7 +126,8 @@ def devices_routes(gate: Gate, config: WebConfig) -> list[HTTPRouteHandler]:
 
         async def logout_all(request: Request[Any, Any, Any]) -> ASGIResponse:
             facts = await _facts(request)
-            return asgi_response(await gate.end_all_sessions(facts, provide_claims(request.scope)))
+            claims = provide_claims(request.scope)
+            return asgi_response(request, await gate.end_all_sessions(facts, claims))
 
         handlers.append(
             post(config.logout_all_path, summary="End all your sessions", **common)(logout_all)
