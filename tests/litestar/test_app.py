@@ -210,17 +210,27 @@ def test_public_names_match_all() -> None:
     assert isinstance(tokenlife_litestar.__all__, tuple)
 
 
-def test_an_after_request_hook_sees_the_plugins_routes_too() -> None:
-    """The plugin's routes answer as any handler does when the app sets ``after_request``
-    (a security header, say); without a hook they send the web layer's reply as is."""
+@pytest.mark.parametrize("how", ["after_request", "response_headers", "cache_control"])
+def test_what_the_app_adds_to_responses_reaches_the_plugins_routes(how: str) -> None:
+    """The plugin's routes answer as any handler does when the app adds to every
+    response (a hook, headers, Cache-Control); the reply's own headers still win.
+    Without any of that, they send the web layer's reply as is."""
     from litestar import Response
+    from litestar.datastructures import CacheControlHeader, ResponseHeader
 
     async def stamp(response: Response[Any]) -> Response[Any]:
         response.headers["X-Stamp"] = "yes"
         return response
 
     hooked = build()
-    hooked.app.after_request = stamp  # the app layer's hook, as Litestar(after_request=...) sets
+    app = hooked.app  # set on the app layer, as Litestar(...) does
+    if how == "after_request":
+        app.after_request = stamp
+    elif how == "response_headers":
+        app.response_headers = (ResponseHeader(name="X-Stamp", value="yes"),)
+    else:
+        app.cache_control = CacheControlHeader(max_age=60)
+        app.response_headers = (ResponseHeader(name="X-Stamp", value="yes"),)
     plain = build()
     for harness, stamped in ((hooked, True), (plain, False)):
         with harness.client() as client:

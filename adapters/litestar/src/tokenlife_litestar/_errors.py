@@ -152,14 +152,27 @@ class ReplyResponse(ASGIResponse):
         await send(body)
 
 
+def _renders(layer: Any) -> bool:
+    """Does this layer set anything Litestar adds to a response while rendering it?"""
+    return bool(
+        layer.after_request
+        or layer.response_headers
+        or layer.response_cookies
+        or getattr(layer, "cache_control", None)
+        or getattr(layer, "etag", None)
+    )
+
+
 def asgi_response(request: Request[Any, Any, Any], reply: Reply) -> ASGIResponse:
     """What a route handler annotated ``-> ASGIResponse`` returns for a web-layer reply.
 
-    The reply as is, unless an ``after_request`` hook is set on the app, a
-    router or the handler: that hook gets a Litestar ``Response`` (to add a
-    header, say) as it would from any handler of the app.
+    The reply as is, unless a layer above (the app, a router) sets something
+    Litestar applies while rendering a ``Response``: an ``after_request``
+    hook, response headers or cookies, ``cache_control`` or ``etag``. Then it
+    goes through Litestar's ``Response``, as any handler of the app would.
+    The reply's own headers still win (``Cache-Control: no-store`` on tokens).
     """
-    if any(layer.after_request for layer in request.route_handler.ownership_layers):
+    if any(map(_renders, request.route_handler.ownership_layers)):
         # Litestar sends a Response returned here through its Response path.
         return cast("ASGIResponse", to_response(reply))
     return ReplyResponse(reply)
