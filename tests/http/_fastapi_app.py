@@ -11,6 +11,7 @@ import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+import tokenlife_fastapi
 from tokenlife import Claims, TokenAuthority
 from tokenlife.web import HttpRequest, Refusal, WebConfig, json_body
 from tokenlife_fastapi import TokenLife
@@ -61,5 +62,10 @@ def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str,
     @app.api_route("/whoami", methods=["GET", "POST"])
     async def who(claims: Auth) -> dict[str, Any]:
         return {"sub": claims.subject, "sid": claims.session_id}
+
+    @app.get("/raise/{kind}")
+    async def raise_error(kind: str) -> None:
+        # What application code raises: the adapter's HTTP error class of that name.
+        raise getattr(tokenlife_fastapi, kind)("raised by the app")
 
     return app

@@ -8,7 +8,9 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 
+import tokenlife_litestar
 from tokenlife import Claims, TokenAuthority
 from tokenlife.web import HttpRequest, Refusal, WebConfig, json_body
 from tokenlife_litestar import AuthClaims, TokenLifeConfig, TokenLifePlugin
@@ -65,4 +67,9 @@ def create_app(authority: TokenAuthority, config: WebConfig, users: Mapping[str,
     async def write(claims: AuthClaims) -> dict[str, Any]:
         return who(claims)
 
-    return Litestar([login, read, write], plugins=[plugin])
+    @get("/raise/{kind:str}", exclude_from_auth=True)
+    async def raise_error(kind: FromPath[str]) -> None:
+        # What application code raises: the adapter's HTTP error class of that name.
+        raise getattr(tokenlife_litestar, kind)("raised by the app")
+
+    return Litestar([login, read, write, raise_error], plugins=[plugin])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, Final, cast
+from typing import Any, Final, cast
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -19,7 +19,19 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket
 
 from tokenlife import StoreError, TokenError
-from tokenlife.web import Gate, Refusal, Reply, invalid_token, unavailable
+from tokenlife.web import (
+    AuthenticationRequiredKind,
+    CSRFFailedKind,
+    Gate,
+    HTTPErrorKind,
+    InsufficientScopeKind,
+    InvalidGrantKind,
+    InvalidTokenKind,
+    Refusal,
+    Reply,
+    invalid_token,
+    unavailable,
+)
 
 logger: Final = logging.getLogger("tokenlife.fastapi")
 
@@ -27,66 +39,36 @@ logger: Final = logging.getLogger("tokenlife.fastapi")
 Handler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 
-class TokenLifeHTTPError(Exception):
-    """Base of the adapter's HTTP errors, for application code; the body is ``{"error": code}``."""
+class TokenLifeHTTPError(HTTPErrorKind, Exception):
+    """Base of the adapter's HTTP errors, for application code; the body is ``{"error": code}``.
 
-    status_code: ClassVar[int] = 401
-    #: The RFC error code the client sees.
-    error: ClassVar[str] = "invalid_token"
-    #: ``None``: no ``WWW-Authenticate``; ``""``: the bare challenge (no error code).
-    challenge: ClassVar[str | None] = "invalid_token"
+    What each answers is the web layer's (:class:`tokenlife.web.HTTPErrorKind`);
+    this makes it an exception Starlette's handlers can catch.
+    """
 
     def __init__(self, reason: str = "", *, clear_cookies: bool = False, scope: str = "") -> None:
         super().__init__(reason or self.error)
-        #: The precise reason, for logs only.
-        self.reason = reason or self.error
-        self.clear_cookies = clear_cookies
-        self.required_scope = scope
-
-    def refusal(self) -> Refusal:
-        """The web layer's view of this error."""
-        return Refusal(
-            self.status_code,
-            self.error,
-            self.reason,
-            challenge=self.challenge,
-            clear_cookies=self.clear_cookies,
-            scope=self.required_scope,
-        )
+        self._keep(reason, clear_cookies, scope)
 
 
-class AuthenticationRequired(TokenLifeHTTPError):
+class AuthenticationRequired(AuthenticationRequiredKind, TokenLifeHTTPError):
     """No credentials at all: a bare ``Bearer`` challenge (RFC 6750 §3.1)."""
 
-    error = "unauthorized"
-    challenge = ""
 
-
-class InvalidToken(TokenLifeHTTPError):
+class InvalidToken(InvalidTokenKind, TokenLifeHTTPError):
     """A bad, expired, revoked or reused access token."""
 
 
-class InvalidGrant(TokenLifeHTTPError):
+class InvalidGrant(InvalidGrantKind, TokenLifeHTTPError):
     """A refresh token refused (RFC 6749 §5.2 ``invalid_grant``)."""
 
-    error = "invalid_grant"
-    challenge = None
 
-
-class InsufficientScope(TokenLifeHTTPError):
+class InsufficientScope(InsufficientScopeKind, TokenLifeHTTPError):
     """A valid token without the scope, or the freshness, the route needs."""
 
-    status_code = 403
-    error = "insufficient_scope"
-    challenge = "insufficient_scope"
 
-
-class CSRFFailed(TokenLifeHTTPError):
+class CSRFFailed(CSRFFailedKind, TokenLifeHTTPError):
     """A cookie-authenticated unsafe request without the matching CSRF header."""
-
-    status_code = 403
-    error = "invalid_csrf_token"
-    challenge = None
 
 
 def to_response(reply: Reply) -> Response:

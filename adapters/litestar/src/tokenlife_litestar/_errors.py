@@ -9,7 +9,7 @@ where an operator can see it and an attacker cannot.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Final, cast
+from typing import Any, Final, cast
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
@@ -25,71 +25,54 @@ from litestar.types import (
 )
 
 from tokenlife import StoreError, TokenError
-from tokenlife.web import Gate, Refusal, Reply, SetCookie, invalid_token, unavailable
+from tokenlife.web import (
+    AuthenticationRequiredKind,
+    CSRFFailedKind,
+    Gate,
+    HTTPErrorKind,
+    InsufficientScopeKind,
+    InvalidGrantKind,
+    InvalidTokenKind,
+    Refusal,
+    Reply,
+    SetCookie,
+    invalid_token,
+    unavailable,
+)
 
 logger: Final = logging.getLogger("tokenlife.litestar")
 
 
-class TokenLifeHTTPError(HTTPException):
-    """Base of the plugin's HTTP errors; the body is ``{"error": <code>}``."""
+class TokenLifeHTTPError(HTTPErrorKind, HTTPException):
+    """Base of the plugin's HTTP errors; the body is ``{"error": <code>}``.
 
-    status_code: int = 401
-    #: The RFC error code the client sees.
-    error: ClassVar[str] = "invalid_token"
-    #: ``None``: no ``WWW-Authenticate``; ``""``: the bare challenge (no error code).
-    challenge: ClassVar[str | None] = "invalid_token"
+    What each answers is the web layer's (:class:`tokenlife.web.HTTPErrorKind`);
+    this gives it Litestar's exception base.
+    """
 
     def __init__(self, reason: str = "", *, clear_cookies: bool = False, scope: str = "") -> None:
         super().__init__(detail=self.error)
-        #: The precise reason, for logs only.
-        self.reason = reason or self.error
-        self.clear_cookies = clear_cookies
-        self.required_scope = scope
-
-    def refusal(self) -> Refusal:
-        """The web layer's view of this error."""
-        return Refusal(
-            self.status_code,
-            self.error,
-            self.reason,
-            challenge=self.challenge,
-            clear_cookies=self.clear_cookies,
-            scope=self.required_scope,
-        )
+        self._keep(reason, clear_cookies, scope)
 
 
-class AuthenticationRequired(TokenLifeHTTPError):
+class AuthenticationRequired(AuthenticationRequiredKind, TokenLifeHTTPError):
     """No credentials at all: a bare ``Bearer`` challenge, no error code (RFC 6750 §3.1)."""
 
-    error = "unauthorized"
-    challenge = ""
 
-
-class InvalidToken(TokenLifeHTTPError):
+class InvalidToken(InvalidTokenKind, TokenLifeHTTPError):
     """A bad, expired, revoked or reused access token."""
 
 
-class InvalidGrant(TokenLifeHTTPError):
+class InvalidGrant(InvalidGrantKind, TokenLifeHTTPError):
     """The refresh route refused the refresh token (RFC 6749 §5.2 ``invalid_grant``)."""
 
-    error = "invalid_grant"
-    challenge = None
 
-
-class InsufficientScope(TokenLifeHTTPError):
+class InsufficientScope(InsufficientScopeKind, TokenLifeHTTPError):
     """A valid token without the scope, or the freshness, the route needs."""
 
-    status_code = 403
-    error = "insufficient_scope"
-    challenge = "insufficient_scope"
 
-
-class CSRFFailed(TokenLifeHTTPError):
+class CSRFFailed(CSRFFailedKind, TokenLifeHTTPError):
     """A cookie-authenticated unsafe request without the matching ``X-CSRF-Token``."""
-
-    status_code = 403
-    error = "invalid_csrf_token"
-    challenge = None
 
 
 def cookie(value: SetCookie) -> Cookie:

@@ -28,6 +28,14 @@ from ._dpop import DPoPGuard, dpop_token
 from ._dpop_config import DPoPConfig
 from ._facts import HttpRequest, parse_cookies
 from ._gate import Authenticated, Gate, Source
+from ._http_errors import (
+    AuthenticationRequiredKind,
+    CSRFFailedKind,
+    HTTPErrorKind,
+    InsufficientScopeKind,
+    InvalidGrantKind,
+    InvalidTokenKind,
+)
 from ._replies import (
     NO_STORE,
     Refusal,
@@ -59,12 +67,18 @@ __all__ = (
     "NO_STORE",
     "SAFE_METHODS",
     "Authenticated",
+    "AuthenticationRequiredKind",
+    "CSRFFailedKind",
     "CookieConfig",
     "CookieJar",
     "DPoPConfig",
     "DPoPGuard",
     "Gate",
+    "HTTPErrorKind",
     "HttpRequest",
+    "InsufficientScopeKind",
+    "InvalidGrantKind",
+    "InvalidTokenKind",
     "Refusal",
     "Reply",
     "SameSite",
