@@ -116,11 +116,9 @@ class ReplyResponse(ASGIResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         reply = self.reply
-        headers = [(name.encode("latin-1"), text.encode("latin-1")) for name, text in reply.headers]
         # Cookies as Litestar renders them, so a cookie cleared here reads exactly
         # as the one the login's Response set.
-        headers += [cookie(value).to_encoded_header() for value in reply.set_cookies]
-        headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
+        headers = reply.asgi_headers(_encoded_cookie)
         start: HTTPResponseStartEvent = {
             "type": "http.response.start",
             "status": reply.status,
@@ -133,6 +131,10 @@ class ReplyResponse(ASGIResponse):
             "more_body": False,
         }
         await send(body)
+
+
+def _encoded_cookie(value: SetCookie) -> tuple[bytes, bytes]:
+    return cookie(value).to_encoded_header()
 
 
 def _renders(layer: Any) -> bool:

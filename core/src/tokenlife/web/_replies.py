@@ -10,6 +10,7 @@ bug (400 ``invalid_request``), a token that was read and refused is 401.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import msgspec
@@ -121,10 +122,20 @@ class Reply(msgspec.Struct, frozen=True, kw_only=True):
     headers: tuple[tuple[str, str], ...] = ()
     set_cookies: tuple[SetCookie, ...] = ()
 
-    def asgi_headers(self) -> list[tuple[bytes, bytes]]:
-        """Every header, ``Set-Cookie`` included, as ASGI byte pairs."""
+    def asgi_headers(
+        self, cookie: Callable[[SetCookie], tuple[bytes, bytes]] | None = None
+    ) -> list[tuple[bytes, bytes]]:
+        """Every header, ``Set-Cookie`` included, as ASGI byte pairs.
+
+        ``cookie`` renders each ``Set-Cookie`` header instead of
+        :meth:`SetCookie.render`: a framework whose own responses set the same
+        cookies renders them its way, so a cookie cleared reads as it was set.
+        """
         raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in self.headers]
-        raw.extend((b"set-cookie", c.render().encode("latin-1")) for c in self.set_cookies)
+        if cookie is None:
+            raw.extend((b"set-cookie", c.render().encode("latin-1")) for c in self.set_cookies)
+        else:
+            raw.extend(map(cookie, self.set_cookies))
         raw.append((b"content-length", str(len(self.body)).encode("ascii")))
         return raw
 
